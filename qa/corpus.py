@@ -1,0 +1,344 @@
+"""Corpus files -> documents made of headed paragraphs and FAQ pairs.
+
+The format, in short (the README has the full rules):
+
+* UTF-8 ``.txt`` or ``.md`` files, one document each.
+* The first non-empty line is the title (``# Title`` in Markdown).
+* A heading is a Markdown ``#`` line, or a short line with no closing
+  punctuation.
+* In ``.txt`` every other non-empty line is a paragraph.  In ``.md`` a
+  paragraph is a blank-line-separated block, as Markdown renders it.
+* A heading named ``FAQ``, ``FAQs`` or ``Frequently asked questions`` starts
+  question/answer pairs: alternating ``- question`` / ``- answer`` lines, or
+  ``Q:`` / ``A:`` lines.  FAQ pairs are not passages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.errors import CorpusError
+
+SUFFIXES = (".txt", ".md")
+MAX_FILE_BYTES = 32 * 1024 * 1024
+# A heading is short: longer lines without a full stop are still paragraphs.
+HEADING_MAX_WORDS = 12
+HEADING_MAX_CHARS = 100
+CLOSING_PUNCTUATION = ".!?:;,…\"'”’»"
+FAQ_HEADINGS = {"faq", "faqs", "frequently asked questions"}
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_LIST_ITEM = re.compile(r"^[-*+•]\s+")
+_QA_LINE = re.compile(r"^(Q|A|Question|Answer)\s*[:.)]\s*", re.IGNORECASE)
+# Control characters other than tab and newline never belong in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph of a document, verbatim, with the heading above it."""
+
+    heading: str
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class FAQPair:
+    """One question/answer pair from a document's FAQ section."""
+
+    question: str
+    answer: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed corpus file."""
+
+    path: str  # relative to the corpus folder, with forward slashes
+    title: str
+    sha256: str
+    paragraphs: tuple[Paragraph, ...]
+    faqs: tuple[FAQPair, ...]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file or paragraph left out of the index, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Corpus:
+    """Every document that parsed, plus every file or paragraph that did not."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # path -> sha256 of every file read
+
+
+@dataclass
+class _Block:
+    line: int
+    text: str
+    md_heading: bool = False
+
+
+def read_corpus(corpus_dir: str | os.PathLike[str], *, strict: bool = False) -> Corpus:
+    """Parse every ``.txt`` and ``.md`` file under ``corpus_dir``.
+
+    A bad file is skipped and listed in ``Corpus.skipped`` with the reason, so
+    one broken file does not take down the rest.  Exact duplicate paragraphs
+    are kept once and the later copies are listed too.
+
+    Args:
+        corpus_dir: The folder to read, searched recursively.
+        strict: Raise on the first bad file instead of skipping it.
+
+    Returns:
+        The parsed corpus.
+
+    Raises:
+        CorpusError: The folder is missing, holds no usable document, or
+            ``strict`` is set and a file is bad.
+    """
+    root = Path(corpus_dir)
+    if not root.is_dir():
+        raise CorpusError(f"{root}: corpus folder not found; create it and add .txt or .md files")
+    corpus = Corpus()
+    seen: dict[str, str] = {}
+    titles: dict[str, int] = {}
+    for path in _corpus_files(root, corpus):
+        rel = path.relative_to(root).as_posix()
+        corpus.files[rel] = _sha256(path)
+        try:
+            doc = parse_file(path, rel)
+        except CorpusError as exc:
+            if strict:
+                raise
+            corpus.skipped.append(Skipped(rel, str(exc).removeprefix(f"{rel}: ")))
+            continue
+        kept = []
+        for para in doc.paragraphs:
+            first = seen.setdefault(para.text, f"{rel}:{para.line}")
+            if first != f"{rel}:{para.line}":
+                corpus.skipped.append(
+                    Skipped(f"{rel}:{para.line}", f"duplicate of the paragraph at {first}")
+                )
+            else:
+                kept.append(para)
+        titles[doc.title] = titles.get(doc.title, 0) + 1
+        corpus.documents.append(
+            Document(doc.path, doc.title, doc.sha256, tuple(kept), doc.faqs)
+        )
+    if strict and corpus.skipped:
+        raise CorpusError(f"{corpus.skipped[0].path}: {corpus.skipped[0].reason}")
+    # Two files with one title would be indistinguishable in answers.
+    corpus.documents = [
+        Document(d.path, f"{d.title} ({d.path})", d.sha256, d.paragraphs, d.faqs)
+        if titles[d.title] > 1
+        else d
+        for d in corpus.documents
+    ]
+    if not any(d.paragraphs for d in corpus.documents):
+        detail = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped[:5])
+        raise CorpusError(
+            f"{root}: no document with paragraphs to index"
+            + (f" ({detail})" if detail else "")
+            + "; add .txt or .md files (see the README for the format)"
+        )
+    return corpus
+
+
+def _corpus_files(root: Path, corpus: Corpus) -> Iterator[Path]:
+    real_root = root.resolve()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue  # editor swap files, .git and the like
+        if path.suffix.lower() not in SUFFIXES:
+            if path.is_file() and path.name.lower() != "readme":
+                corpus.skipped.append(Skipped(rel, "not a .txt or .md file"))
+            continue
+        if not path.resolve().is_relative_to(real_root):
+            corpus.skipped.append(
+                Skipped(rel, "links outside the corpus folder; copy the file in instead")
+            )
+            continue
+        if path.is_file():
+            yield path
+
+
+def file_hashes(corpus_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """sha256 of every corpus file by relative path: cheap, no parsing."""
+    root = Path(corpus_dir)
+    return {
+        path.relative_to(root).as_posix(): _sha256(path)
+        for path in _corpus_files(root, Corpus())
+    }
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def parse_file(path: str | os.PathLike[str], name: str | None = None) -> Document:
+    """Read and parse one corpus file.
+
+    Args:
+        path: The file.
+        name: How to name the file in the document and in errors.
+
+    Raises:
+        CorpusError: The file is empty, too large, binary, not UTF-8, or
+            does not parse.
+    """
+    path = Path(path)
+    name = name or path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CorpusError(
+                f"{name}: file is {size // 2**20} MiB, over the "
+                f"{MAX_FILE_BYTES // 2**20} MiB limit; split it into several files"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{name}: cannot read file ({exc.strerror})") from None
+    return parse_bytes(data, name, markdown=path.suffix.lower() == ".md")
+
+
+def parse_bytes(data: bytes, name: str, *, markdown: bool = False) -> Document:
+    """Parse one corpus file's content; see the module docstring for the format."""
+    if not data.strip():
+        raise CorpusError(f"{name}: file is empty; add a title line and paragraphs, or delete it")
+    if b"\x00" in data:
+        raise CorpusError(f"{name}: looks like a binary file; corpus files must be UTF-8 text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CorpusError(
+            f"{name}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    blocks = _markdown_blocks(text) if markdown else _line_blocks(text)
+    title_block, body = blocks[0], blocks[1:]
+    title = _MD_HEADING.sub(r"\2", title_block.text).strip()
+    paragraphs, faqs = _parse_body(body, name)
+    if not paragraphs and not faqs:
+        raise CorpusError(
+            f"{name}: no paragraphs, only a title and headings; add text or delete the file"
+        )
+    return Document(
+        path=name,
+        title=title,
+        sha256=hashlib.sha256(data).hexdigest(),
+        paragraphs=tuple(paragraphs),
+        faqs=tuple(faqs),
+    )
+
+
+def _clean(line: str) -> str:
+    return _CONTROL.sub("", line).strip()
+
+
+def _line_blocks(text: str) -> list[_Block]:
+    blocks = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = _clean(raw)
+        if line:
+            blocks.append(_Block(number, line, bool(_MD_HEADING.match(line))))
+    return blocks
+
+
+def _markdown_blocks(text: str) -> list[_Block]:
+    """Blank-line-separated blocks; headings and list items stand alone."""
+    blocks: list[_Block] = []
+    current: _Block | None = None
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = _clean(raw)
+        if not line:
+            current = None
+            continue
+        heading = bool(_MD_HEADING.match(line))
+        if heading or current is None or _LIST_ITEM.match(line) or _QA_LINE.match(line):
+            current = _Block(number, line, heading)
+            blocks.append(current)
+            if heading:
+                current = None
+        else:
+            current.text += " " + line
+    return blocks
+
+
+def _is_heading(block: _Block) -> bool:
+    if block.md_heading:
+        return True
+    text = block.text
+    if _LIST_ITEM.match(text) or _QA_LINE.match(text):
+        return False
+    return (
+        len(text) <= HEADING_MAX_CHARS
+        and len(text.split()) <= HEADING_MAX_WORDS
+        and text[-1] not in CLOSING_PUNCTUATION
+    )
+
+
+def _heading_text(block: _Block) -> str:
+    return _MD_HEADING.sub(r"\2", block.text).strip() if block.md_heading else block.text
+
+
+def _is_faq_heading(heading: str) -> bool:
+    return re.sub(r"[^a-z ]", "", heading.lower()).strip() in FAQ_HEADINGS
+
+
+def _parse_body(blocks: list[_Block], name: str) -> tuple[list[Paragraph], list[FAQPair]]:
+    paragraphs: list[Paragraph] = []
+    faqs: list[FAQPair] = []
+    heading = ""
+    in_faq = False
+    question: _Block | None = None  # an FAQ question still waiting for its answer
+    for block in blocks:
+        is_question_heading = in_faq and block.md_heading and block.text.rstrip().endswith("?")
+        if _is_heading(block) and not is_question_heading:
+            if question is not None:
+                break  # reported below
+            heading = _heading_text(block)
+            in_faq = _is_faq_heading(heading)
+            continue
+        if not in_faq:
+            paragraphs.append(Paragraph(heading, block.text, block.line))
+            continue
+        text = _QA_LINE.sub("", _LIST_ITEM.sub("", _heading_text(block))).strip()
+        if question is None:
+            if _QA_LINE.match(block.text) and block.text[0] in "Aa":
+                raise CorpusError(f"{name}:{block.line}: FAQ answer has no question before it")
+            if faqs and not (block.md_heading or _LIST_ITEM.match(block.text)
+                             or _QA_LINE.match(block.text) or text.endswith("?")):
+                # A plain paragraph after an answer continues that answer.
+                last = faqs[-1]
+                faqs[-1] = FAQPair(last.question, f"{last.answer}\n\n{text}", last.line)
+                continue
+            question = _Block(block.line, text)
+        else:
+            faqs.append(FAQPair(question.text, text, question.line))
+            question = None
+    if question is not None:
+        raise CorpusError(
+            f"{name}:{question.line}: FAQ question has no answer; "
+            "FAQ lines must alternate question and answer"
+        )
+    return paragraphs, faqs

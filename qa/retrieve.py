@@ -1,0 +1,312 @@
+"""Questions -> scored passages, the matching FAQ pair, or an honest decline."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.embed import Embedder
+from qa.errors import IndexNotReadyError, QAError
+from qa.index import (
+    FAQ_PAIR,
+    FAQ_QUESTION,
+    FORMAT_VERSION,
+    SENTENCE,
+    WINDOW,
+    build_dir,
+    read_jsonl,
+)
+from qa.scoring import Scorer
+from qa.text import split_sentences, terms
+
+# Longer questions are cut: the model reads at most 256 word pieces anyway.
+MAX_QUESTION_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A paragraph of the corpus, verbatim, and how well it matches."""
+
+    text: str
+    heading: str
+    doc: str
+    score: float
+    id: int = -1
+    path: str = ""
+    sentence: str = ""  # the sentence that best answers the question
+
+
+@dataclass(frozen=True)
+class FAQ:
+    """An FAQ pair of the corpus and how well it matches."""
+
+    question: str
+    answer: str
+    score: float
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to one question.
+
+    ``answered`` is False when nothing in the corpus matches well enough;
+    then ``passage`` is None and ``suggestions`` holds the nearest topics.
+    """
+
+    question: str
+    answered: bool
+    passage: Passage | None
+    faq: FAQ | None
+    confidence: float
+    suggestions: tuple[str, ...] = ()
+    note: str = ""  # e.g. that a long question was cut
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of the ``/ask`` API."""
+        return {
+            "answered": self.answered,
+            "confidence": round(self.confidence, 4),
+            "passage": None
+            if self.passage is None
+            else {
+                "text": self.passage.text,
+                "doc": self.passage.doc,
+                "heading": self.passage.heading,
+                "score": round(self.passage.score, 4),
+                "sentence": self.passage.sentence,
+            },
+            "faq": None
+            if self.faq is None
+            else {
+                "question": self.faq.question,
+                "answer": self.faq.answer,
+                "score": round(self.faq.score, 4),
+            },
+            "suggestions": list(self.suggestions),
+            "note": self.note,
+        }
+
+
+class Retriever:
+    """Answers questions from one built index.  Thread-safe for ``ask``/``search``.
+
+    Load one with :func:`qa.load`.
+
+    Example:
+        >>> r = qa.load("index")  # doctest: +SKIP
+        >>> r.ask("Where did the ministers meet?").passage.heading  # doctest: +SKIP
+        'Meeting at Nato Headquarters'
+    """
+
+    def __init__(self, index_dir: str | os.PathLike[str], embedder: Embedder | None = None) -> None:
+        import bm25s
+        import faiss
+
+        self.folder = build_dir(index_dir)
+        try:
+            self.manifest = json.loads((self.folder / "manifest.json").read_text("utf-8"))
+            version = self.manifest.get("format_version")
+            if not isinstance(version, int) or version > FORMAT_VERSION:
+                raise IndexNotReadyError(
+                    f"{self.folder}: index format {version!r} is newer than this qa "
+                    f"understands ({FORMAT_VERSION}); upgrade qa or run `qa build` again"
+                )
+            self.passages = read_jsonl(self.folder / "passages.jsonl")
+            self.faqs = read_jsonl(self.folder / "faqs.jsonl")
+            self.vectors = np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            self.units = np.load(self.folder / "units.npy", allow_pickle=False)
+            self.index = faiss.read_index(str(self.folder / "units.faiss"))
+            self.bm25 = bm25s.BM25.load(str(self.folder / "bm25"), mmap=True)
+            counts = self.manifest["counts"]
+            dim = int(self.manifest["dimension"])
+        except QAError:
+            raise
+        except Exception as exc:  # JSON, numpy, FAISS and bm25s each raise their own
+            raise IndexNotReadyError(
+                f"{self.folder}: index is damaged ({type(exc).__name__}: {exc}); "
+                "run `qa build` to rebuild it"
+            ) from None
+        checks = [
+            (len(self.passages), counts.get("passages"), "passages"),
+            (len(self.faqs), counts.get("faqs"), "FAQ pairs"),
+            (self.vectors.shape, (counts.get("vectors"), dim), "vectors"),
+            (len(self.units), counts.get("vectors"), "units"),
+            (self.index.d, dim, "FAISS dimension"),
+        ]
+        for found, expected, what in checks:
+            if found != expected:
+                raise IndexNotReadyError(
+                    f"{self.folder}: {what} do not match the manifest ({found} != {expected}); "
+                    "run `qa build` to rebuild the index"
+                )
+        self.embedder = embedder or Embedder(self.manifest["model"])
+        if self.embedder.name != self.manifest["model"]:
+            raise IndexNotReadyError(
+                f"{self.folder}: index was built with model {self.manifest['model']!r}, "
+                f"not {self.embedder.name!r}; run `qa build --model {self.embedder.name}`"
+            )
+        self._passage_units = np.flatnonzero(self.units[:, 1] <= SENTENCE)
+        self.scorer = Scorer.default()
+        self._vocab = set(self.bm25.vocab_dict)
+
+    # ------------------------------------------------------------ public
+
+    @property
+    def model_dim(self) -> int:
+        return int(self.manifest["dimension"])
+
+    def search(self, question: str, k: int = 5) -> list[Passage]:
+        """The ``k`` best passages for ``question``, best first.
+
+        Raises:
+            QAError: ``k`` is not a positive integer.
+        """
+        if not isinstance(k, int) or k < 1:
+            raise QAError(f"k must be a positive integer, not {k!r}")
+        text, _ = _clean_question(question)
+        if not text:
+            return []
+        ranked = self._rank(text)
+        return [self._passage(c, with_sentence=False) for c in ranked[:k]]
+
+    def ask(self, question: str) -> Answer:
+        """Answer ``question`` from the corpus, or decline.
+
+        Never raises for any string: empty or meaningless text is declined.
+        """
+        text, note = _clean_question(question)
+        if not text:
+            return Answer(str(question)[:MAX_QUESTION_CHARS], False, None, None, 0.0,
+                          self.suggestions(None), "Type a question about the articles.")
+        ranked = self._rank(text)
+        decision = self.scorer.decide(ranked)
+        faq = self._match_faq(ranked[0]["qvec"], text, ranked[0] if decision.answered else None)
+        if not decision.answered:
+            return Answer(text, False, None, None, decision.confidence,
+                          self.suggestions(ranked[0]["qvec"]), note)
+        return Answer(text, True, self._passage(ranked[0], with_sentence=True), faq,
+                      decision.confidence, (), note)
+
+    def suggestions(self, qvec: np.ndarray | None, n: int = 3) -> tuple[str, ...]:
+        """Questions the corpus does answer: the FAQ questions nearest ``qvec``,
+        or headings when there are no FAQs."""
+        if self.faqs:
+            options = [f["question"] for f in self.faqs]
+            rows = [f["units"][0] for f in self.faqs]  # FAQ_QUESTION is each pair's first unit
+        else:
+            seen: dict[str, int] = {}
+            for p in self.passages:
+                if p["heading"] and p["heading"] not in seen:
+                    seen[p["heading"]] = p["units"][0]
+            options, rows = list(seen), list(seen.values())
+        if not options:
+            return ()
+        if qvec is None:
+            return tuple(options[:n])
+        sims = np.asarray(self.vectors[rows]) @ qvec
+        return tuple(options[i] for i in np.argsort(-sims)[:n])
+
+    # ------------------------------------------------------------ scoring
+
+    def _rank(self, text: str) -> list[dict[str, Any]]:
+        qvec = self.embedder.encode([text])[0]
+        qterms = [t for t in terms(text) if t in self._vocab]
+        n = len(self.passages)
+        k = min(len(self._passage_units), max(64, 8 * self.scorer.candidates))
+        scores, ids = self.index.search(qvec[None, :], k)
+        candidates: dict[int, None] = {}
+        for unit in ids[0]:
+            if unit >= 0:
+                candidates[int(self.units[self._passage_units[unit], 0])] = None
+            if len(candidates) >= self.scorer.candidates:
+                break
+        bm25 = self.bm25.get_scores(qterms) if qterms else np.zeros(n, dtype=np.float32)
+        if qterms:
+            for p in np.argsort(-bm25)[: self.scorer.candidates]:
+                if bm25[p] > 0:
+                    candidates[int(p)] = None
+        bm25_max = float(bm25.max()) if n else 0.0
+        rows = []
+        for p in candidates:
+            start, end = self.passages[p]["units"]
+            sims = np.asarray(self.vectors[start:end]) @ qvec
+            kinds = self.units[start:end, 1]
+            window = float(sims[kinds == WINDOW].max())
+            sentence = float(sims[kinds == SENTENCE].max()) if (kinds == SENTENCE).any() else window
+            rows.append({
+                "id": p,
+                "qvec": qvec,
+                "dense": window,
+                "dense_sentence": sentence,
+                "bm25": float(bm25[p]),
+                "bm25_rel": float(bm25[p]) / bm25_max if bm25_max > 0 else 0.0,
+                "coverage": len(qterms) / max(1, len(terms(text))),
+                "sims": sims,
+                "kinds": kinds,
+            })
+        self.scorer.score(rows)
+        rows.sort(key=lambda r: -r["score"])
+        return rows
+
+    def _passage(self, row: dict[str, Any], *, with_sentence: bool) -> Passage:
+        p = self.passages[row["id"]]
+        sentence = ""
+        if with_sentence:
+            sentences = split_sentences(p["text"])
+            sent_sims = row["sims"][row["kinds"] == SENTENCE]
+            if len(sentences) == len(sent_sims) and len(sentences) > 1:
+                sentence = sentences[int(np.argmax(sent_sims))]
+            else:
+                sentence = sentences[0] if len(sentences) == 1 else ""
+        return Passage(p["text"], p["heading"], p["doc"], row["score"], row["id"], p["path"], sentence)
+
+    def _match_faq(self, qvec: np.ndarray, text: str, top: dict[str, Any] | None) -> FAQ | None:
+        if not self.faqs:
+            return None
+        best = None
+        for f in self.faqs:
+            start, end = f["units"]
+            sims = np.asarray(self.vectors[start:end]) @ qvec
+            kinds = self.units[start:end, 1]
+            q = float(sims[kinds == FAQ_QUESTION].max())
+            qa = float(sims[kinds == FAQ_PAIR].max())
+            score = self.scorer.faq_score(q, qa)
+            if best is None or score > best[0]:
+                best = (score, f)
+        assert best is not None
+        score, f = best
+        if score < self.scorer.faq_threshold:
+            return None
+        return FAQ(f["question"], f["answer"], score, f["doc"])
+
+
+def _clean_question(question: object) -> tuple[str, str]:
+    """Printable text of at most MAX_QUESTION_CHARS, and a note if it was cut."""
+    text = question if isinstance(question, str) else str(question or "")
+    text = "".join(ch if ch.isprintable() else " " for ch in text[: MAX_QUESTION_CHARS * 4])
+    text = " ".join(text.split())
+    if len(text) > MAX_QUESTION_CHARS:
+        return text[:MAX_QUESTION_CHARS], (
+            f"Your question was long, so only its first {MAX_QUESTION_CHARS} characters were used."
+        )
+    return text, ""
+
+
+def load(index_dir: str | os.PathLike[str] = "index", *, embedder: Embedder | None = None) -> Retriever:
+    """Open a built index for questions.
+
+    Args:
+        index_dir: The folder ``qa build`` wrote.
+        embedder: A loaded model to share between retrievers.
+
+    Raises:
+        IndexNotReadyError: The index is missing, damaged, or from another
+            model or format; the message says to run ``qa build``.
+    """
+    return Retriever(Path(index_dir), embedder)

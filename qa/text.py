@@ -1,0 +1,58 @@
+"""Small text utilities shared by indexing and retrieval: sentences and terms."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# A sentence ends at . ! or ? (plus closing quotes/brackets) followed by space
+# and something that can start a sentence.  Common abbreviations and initials
+# ("Mr. Healey", "U.S. forces", "J. Smith") do not end a sentence.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_NO_BREAK_BEFORE = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Gen|Col|Lt|Sgt|Capt|Gov|Sen|Rep|Rev|Mt|No|Nos|vs|"
+    r"etc|e\.g|i\.e|cf|approx|Inc|Ltd|Co|Corp|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
+    r"|\b[A-Z]|\b(?:[A-Za-z]\.){2,})\.$"
+)
+_TOKEN = re.compile(r"(?u)\b\w\w+\b|\b\d\b")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences, keeping each sentence verbatim.
+
+    >>> split_sentences("It rained. Mr. Smith said so! Did it?")
+    ['It rained.', 'Mr. Smith said so!', 'Did it?']
+    """
+    sentences: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        candidate = text[start : match.start()].rstrip()
+        if _NO_BREAK_BEFORE.search(candidate.rstrip("\"'”’)]")):
+            continue
+        sentences.append(text[start : match.end()].strip())
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return [s for s in sentences if s]
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer  # PyStemmer: Snowball stemmers in C, what bm25s recommends
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed content words of ``text``, for BM25 and overlap."""
+    stop = _stopwords()
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
+    return list(_stemmer().stemWords(words))
