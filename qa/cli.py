@@ -1,0 +1,123 @@
+"""The ``qa`` command: thin wrappers over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from qa.embed import DEFAULT_MODEL
+from qa.errors import QAError
+
+
+def _build(args: argparse.Namespace) -> int:
+    from qa.index import build
+
+    report = build(args.corpus, args.index, model=args.model, strict=args.strict,
+                   progress=sys.stderr.isatty())
+    print(report.summary())
+    for s in report.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from qa.retrieve import load
+
+    answer = load(args.index).ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    if answer.note:
+        print(f"({answer.note})")
+    if not answer.answered:
+        print("The articles do not cover this question.")
+        if answer.suggestions:
+            print("Questions they do answer: " + " | ".join(answer.suggestions))
+        return 0
+    assert answer.passage is not None
+    p = answer.passage
+    where = f"{p.doc} · {p.heading}" if p.heading else p.doc
+    print(f"{where}  (confidence {answer.confidence:.0%})\n\n{p.text}")
+    if answer.faq:
+        print(f"\nFAQ: {answer.faq.question}\n{answer.faq.answer}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from qa.evaluate import evaluate, read_questions
+    from qa.index import build
+    from qa.retrieve import load
+
+    questions = read_questions(args.file)
+    if args.corpus:
+        with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+            build(args.corpus, tmp, model=args.model, progress=sys.stderr.isatty())
+            report = evaluate(load(tmp), questions)
+    else:
+        report = evaluate(load(args.index), questions)
+    print(report.to_json() if args.json else report.table())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from qa.app import serve
+
+    return serve(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="qa", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="parse corpus/ and (re)build index/")
+    b.add_argument("--corpus", default="corpus", help="folder of .txt/.md files (default: corpus)")
+    b.add_argument("--index", default="index", help="index folder (default: index)")
+    b.add_argument("--model", default=DEFAULT_MODEL, help="sentence-transformers model name or folder")
+    b.add_argument("--strict", action="store_true", help="fail on any bad file instead of skipping it")
+    b.set_defaults(run=_build)
+
+    a = sub.add_parser("ask", help="answer one question")
+    a.add_argument("question")
+    a.add_argument("--index", default="index")
+    a.add_argument("--json", action="store_true", help="print the answer as JSON")
+    a.set_defaults(run=_ask)
+
+    e = sub.add_parser("eval", help="score the retriever on a JSONL question set")
+    e.add_argument("file", help="questions, one JSON object a line (see the README)")
+    e.add_argument("--index", default="index")
+    e.add_argument("--corpus", help="build a temporary index of this folder and evaluate on it")
+    e.add_argument("--model", default=DEFAULT_MODEL, help="model for --corpus builds")
+    e.add_argument("--json", action="store_true", help="print every figure and miss as JSON")
+    e.set_defaults(run=_eval)
+
+    s = sub.add_parser("serve", help="serve the chat app (same as python app.py)")
+    add_serve_arguments(s)
+    s.set_defaults(run=_serve)
+    return top
+
+
+def add_serve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--corpus", default="corpus")
+    p.add_argument("--index", default="index")
+    p.add_argument("--model", default=DEFAULT_MODEL)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""``qa eval``: how well the retriever answers a labelled question set.
+
+The question format is the JSON Lines one described in the README: each line
+has ``question`` and ``in_scope``; in-scope lines have ``passage_any`` (the
+best passage is right when it contains any of these strings) and optionally
+``faq_any`` (0-based positions of the right FAQ pairs); out-of-scope lines
+have a ``kind``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.errors import QAError
+from qa.retrieve import Retriever
+
+RELIABILITY_BINS = 10
+
+
+@dataclass
+class Miss:
+    question: str
+    problem: str
+    got: str
+
+
+@dataclass
+class EvalReport:
+    """Figures from one run of :func:`evaluate`."""
+
+    questions: int = 0
+    in_scope: int = 0
+    hit_at_1: float = 0.0
+    hit_at_5: float = 0.0
+    mrr: float = 0.0
+    answered_in_scope: float = 0.0
+    faq_labelled: int = 0
+    faq_accuracy: float | None = None
+    faq_false_matches: int = 0
+    faq_unlabelled: int = 0
+    declined: dict[str, float] = field(default_factory=dict)
+    out_of_scope: dict[str, int] = field(default_factory=dict)
+    reliability: list[dict[str, float]] = field(default_factory=list)
+    misses: list[Miss] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+
+    def table(self, max_misses: int = 20) -> str:
+        lines = [
+            f"questions             {self.questions} ({self.in_scope} in scope)",
+            f"passage hit@1         {_frac(self.hit_at_1, self.in_scope)}",
+            f"passage hit@5         {_frac(self.hit_at_5, self.in_scope)}",
+            f"passage MRR           {self.mrr:.3f}",
+            f"answered (in scope)   {_frac(self.answered_in_scope, self.in_scope)}",
+        ]
+        if self.faq_accuracy is not None:
+            lines.append(f"FAQ accuracy          {_frac(self.faq_accuracy, self.faq_labelled)}")
+            lines.append(
+                f"FAQ shown, none right {self.faq_false_matches} of {self.faq_unlabelled} "
+                "in-scope questions without an FAQ label"
+            )
+        for kind, rate in sorted(self.declined.items()):
+            lines.append(f"declined {kind:<13}{_frac(rate, self.out_of_scope[kind])}")
+        if self.reliability:
+            lines.append("")
+            lines.append("reliability (answered in-scope questions, by confidence)")
+            lines.append("  confidence    n   mean conf  hit rate  gap")
+            for b in self.reliability:
+                lines.append(
+                    f"  {b['low']:.1f}-{b['high']:.1f}  {int(b['n']):5d}   {b['confidence']:.3f}"
+                    f"      {b['hit_rate']:.3f}   {b['hit_rate'] - b['confidence']:+.3f}"
+                )
+        if self.misses:
+            lines.append("")
+            lines.append(f"misses ({len(self.misses)}):")
+            for m in self.misses[:max_misses]:
+                lines.append(f"  [{m.problem}] {m.question}\n      got: {m.got[:90]}")
+            if len(self.misses) > max_misses:
+                lines.append(f"  ... and {len(self.misses) - max_misses} more (--json lists all)")
+        return "\n".join(lines)
+
+
+def _frac(rate: float, n: int) -> str:
+    return f"{rate:.3f}  ({round(rate * n)}/{n})"
+
+
+def read_questions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read a question file, checking every line.
+
+    Raises:
+        QAError: The file is missing or a line is not a valid question.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QAError(f"{path}: cannot read question file ({exc})") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row.get("question"), str) or not isinstance(row.get("in_scope"), bool):
+                raise ValueError("needs a string 'question' and a boolean 'in_scope'")
+            if row["in_scope"] and not row.get("passage_any"):
+                raise ValueError("an in-scope question needs 'passage_any'")
+        except (ValueError, AttributeError) as exc:
+            raise QAError(f"{path}:{number}: bad question line ({exc}); see the README") from None
+        rows.append(row)
+    if not rows:
+        raise QAError(f"{path}: no questions in the file")
+    return rows
+
+
+def _hit(text: str, needles: list[str]) -> bool:
+    return any(n in text for n in needles)
+
+
+def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalReport:
+    """Ask every question and compare with its labels."""
+    report = EvalReport(questions=len(questions))
+    hits1 = hits5 = answered = faq_right = 0
+    rr = 0.0
+    declined: Counter[str] = Counter()
+    confidences: list[tuple[float, bool]] = []
+    for row in questions:
+        q = row["question"]
+        answer = retriever.ask(q)
+        if not row["in_scope"]:
+            kind = row.get("kind") or "out_of_scope"
+            report.out_of_scope[kind] = report.out_of_scope.get(kind, 0) + 1
+            if not answer.answered:
+                declined[kind] += 1
+            else:
+                assert answer.passage is not None
+                report.misses.append(Miss(q, f"answered {kind}", answer.passage.text))
+            continue
+        report.in_scope += 1
+        needles = row["passage_any"]
+        ranked = retriever.search(q, k=5)
+        rank = next((i for i, p in enumerate(ranked) if _hit(p.text, needles)), None)
+        hits5 += rank is not None
+        rr += 0.0 if rank is None else 1.0 / (rank + 1)
+        top_right = rank == 0
+        hits1 += top_right
+        if answer.answered:
+            answered += 1
+            confidences.append((answer.confidence, top_right))
+        else:
+            report.misses.append(Miss(q, "declined", ranked[0].text if ranked else ""))
+        if not top_right:
+            report.misses.append(Miss(q, "wrong passage", ranked[0].text if ranked else ""))
+        if "faq_any" in row:
+            labels = row.get("faq_any")
+            got = _faq_position(retriever, answer)
+            if labels:
+                report.faq_labelled += 1
+                faq_right += got in labels
+                if got not in labels:
+                    report.misses.append(Miss(q, "wrong FAQ", "none" if got is None
+                                              else retriever.faqs[got]["question"]))
+            else:
+                report.faq_unlabelled += 1
+                if got is not None:
+                    report.faq_false_matches += 1
+                    report.misses.append(Miss(q, "FAQ shown but none applies",
+                                              retriever.faqs[got]["question"]))
+    n = max(1, report.in_scope)
+    report.hit_at_1 = hits1 / n
+    report.hit_at_5 = hits5 / n
+    report.mrr = rr / n
+    report.answered_in_scope = answered / n
+    if report.faq_labelled:
+        report.faq_accuracy = faq_right / report.faq_labelled
+    report.declined = {k: declined[k] / c for k, c in report.out_of_scope.items()}
+    report.reliability = reliability_table(confidences)
+    return report
+
+
+def _faq_position(retriever: Retriever, answer: Any) -> int | None:
+    """Index of the answer's FAQ pair among its document's FAQs."""
+    if answer.faq is None:
+        return None
+    same_doc = [f for f in retriever.faqs if f["doc"] == answer.faq.doc]
+    for i, f in enumerate(same_doc):
+        if f["question"] == answer.faq.question:
+            return i
+    return None
+
+
+def reliability_table(
+    pairs: list[tuple[float, bool]], bins: int = RELIABILITY_BINS
+) -> list[dict[str, float]]:
+    """Hit rate against mean confidence, in equal-width confidence bins."""
+    grouped: dict[int, list[tuple[float, bool]]] = defaultdict(list)
+    for conf, hit in pairs:
+        grouped[min(bins - 1, int(conf * bins))].append((conf, hit))
+    table = []
+    for b in sorted(grouped):
+        items = grouped[b]
+        table.append({
+            "low": b / bins,
+            "high": (b + 1) / bins,
+            "n": float(len(items)),
+            "confidence": sum(c for c, _ in items) / len(items),
+            "hit_rate": sum(h for _, h in items) / len(items),
+        })
+    return table

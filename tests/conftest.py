@@ -1,0 +1,72 @@
+"""Shared fixtures: the real model, loaded once; small corpora in tmp_path; no network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from qa.embed import Embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "corpus" / "nato-coalition-of-the-willing-ukraine.txt"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Unit tests prove the bot runs offline: any non-loopback connection fails."""
+    if request.node.get_closest_marker("browser") or request.node.get_closest_marker("network_ok"):
+        return
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and not (
+            self.family == socket.AF_UNIX
+        ):
+            raise OSError(f"network access blocked in tests: {address!r}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2, loaded once for the whole run."""
+    e = Embedder()
+    e.encode(["warm up"])
+    return e
+
+
+@pytest.fixture
+def seed_corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(SEED, folder / SEED.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A built index of the seed corpus, shared read-only by tests."""
+    import qa
+
+    folder = tmp_path_factory.mktemp("seed")
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    qa.build(corpus, folder / "index", embedder=embedder)
+    return folder / "index"
+
+
+@pytest.fixture(scope="session")
+def seed_retriever(seed_index: Path, embedder: Embedder):  # type: ignore[no-untyped-def]
+    import qa
+
+    return qa.load(seed_index, embedder=embedder)
