@@ -26,6 +26,7 @@ from qa.text import split_sentences, terms
 
 # Longer questions are cut: the model reads at most 256 word pieces anyway.
 MAX_QUESTION_CHARS = 1000
+SOURCES = 3
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Answer:
     confidence: float
     suggestions: tuple[str, ...] = ()
     note: str = ""  # e.g. that a long question was cut
+    sources: tuple[Passage, ...] = ()  # the best passages, best first (shown as "Sources")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of the ``/ask`` API."""
@@ -190,8 +192,9 @@ class Retriever:
         if not decision.answered:
             return Answer(text, False, None, None, decision.confidence,
                           self.suggestions(ranked[0]["qvec"]), note)
+        sources = tuple(self._passage(c, with_sentence=False) for c in ranked[:SOURCES])
         return Answer(text, True, self._passage(ranked[0], with_sentence=True), faq,
-                      decision.confidence, (), note)
+                      decision.confidence, (), note, sources)
 
     def suggestions(self, qvec: np.ndarray | None, n: int = 3) -> tuple[str, ...]:
         """Questions the corpus does answer: the FAQ questions nearest ``qvec``,
