@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from qa import ann
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.index import (
@@ -124,6 +125,7 @@ class Retriever:
             self.vectors = np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
             self.units = np.load(self.folder / "units.npy", allow_pickle=False)
             self.index = faiss.read_index(str(self.folder / "units.faiss"))
+            ann.configure(self.index, ann.AnnParams.from_manifest(self.manifest.get("ann")))
             self.bm25 = bm25s.BM25.load(str(self.folder / "bm25"), mmap=True)
             counts = self.manifest["counts"]
             dim = int(self.manifest["dimension"])
