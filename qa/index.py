@@ -289,13 +289,23 @@ def _build_into(
     items: list[tuple[dict[str, Any], list[tuple[int, str]]]] = []
     for doc in corpus.documents:
         for para in doc.paragraphs:
-            row = {"doc": doc.title, "path": doc.path, "line": para.line,
-                   "heading": para.heading, "text": para.text}
+            row = {
+                "doc": doc.title,
+                "path": doc.path,
+                "line": para.line,
+                "heading": para.heading,
+                "text": para.text,
+            }
             passages.append(row)
             items.append((row, []))
         for pair in doc.faqs:
-            row = {"doc": doc.title, "path": doc.path, "line": pair.line,
-                   "question": pair.question, "answer": pair.answer}
+            row = {
+                "doc": doc.title,
+                "path": doc.path,
+                "line": pair.line,
+                "question": pair.question,
+                "answer": pair.answer,
+            }
             faqs.append(row)
             items.append((row, faq_unit_texts(pair.question, pair.answer)))
 
@@ -447,8 +457,11 @@ def _remove_stale(index_root: Path) -> None:
         live = None
     for path in index_root.iterdir():
         name = path.name
-        if path.is_dir() and not path.is_symlink() and name != live and (
-            name.startswith(BUILD_PREFIX) or name.startswith(f".tmp-{BUILD_PREFIX}")
+        if (
+            path.is_dir()
+            and not path.is_symlink()
+            and name != live
+            and (name.startswith(BUILD_PREFIX) or name.startswith(f".tmp-{BUILD_PREFIX}"))
         ):
             shutil.rmtree(path, ignore_errors=True)
         elif name.startswith(f".{CURRENT}-") and path.is_symlink():

@@ -18,7 +18,11 @@ def run_qa(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedPr
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "qa", *map(str, args)],
-        capture_output=True, text=True, timeout=600, cwd=cwd, env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+        env=env,
     )
 
 
@@ -62,12 +66,27 @@ def test_eval_reports_figures_and_misses(built: tuple[Path, Path], tmp_path: Pat
     _, index = built
     questions = tmp_path / "q.jsonl"
     questions.write_text(
-        json.dumps({"question": "Who leads the coalition of the willing?", "in_scope": True,
-                    "passage_any": ["led by Britain and France"], "faq_any": [1]}) + "\n"
-        + json.dumps({"question": "What did the Swedish minister say?", "in_scope": True,
-                      "passage_any": ["this text is in no passage"]}) + "\n"
-        + json.dumps({"question": "How do I bake sourdough bread?", "in_scope": False,
-                      "kind": "off_topic"}) + "\n"
+        json.dumps(
+            {
+                "question": "Who leads the coalition of the willing?",
+                "in_scope": True,
+                "passage_any": ["led by Britain and France"],
+                "faq_any": [1],
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "question": "What did the Swedish minister say?",
+                "in_scope": True,
+                "passage_any": ["this text is in no passage"],
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {"question": "How do I bake sourdough bread?", "in_scope": False, "kind": "off_topic"}
+        )
+        + "\n"
     )
     result = run_qa("eval", questions, "--index", index, "--json")
     assert result.returncode == 0, result.stderr
@@ -81,11 +100,21 @@ def test_eval_reports_figures_and_misses(built: tuple[Path, Path], tmp_path: Pat
     assert "passage hit@1" in table.stdout and "misses" in table.stdout
 
 
-def test_eval_with_corpus_builds_a_temporary_index(built: tuple[Path, Path], tmp_path: Path) -> None:
+def test_eval_with_corpus_builds_a_temporary_index(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
     corpus, _ = built
     questions = tmp_path / "q.jsonl"
-    questions.write_text(json.dumps({"question": "Who leads the coalition?", "in_scope": True,
-                                     "passage_any": ["led by Britain"]}) + "\n")
+    questions.write_text(
+        json.dumps(
+            {
+                "question": "Who leads the coalition?",
+                "in_scope": True,
+                "passage_any": ["led by Britain"],
+            }
+        )
+        + "\n"
+    )
     result = run_qa("eval", questions, "--corpus", corpus, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["hit_at_5"] == 1.0
@@ -124,9 +153,22 @@ def test_serve_builds_if_needed_and_serves_on_localhost(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qa", "serve", "--port", str(port), "--corpus", str(corpus),
-         "--index", str(tmp_path / "index")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "qa",
+            "serve",
+            "--port",
+            str(port),
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(tmp_path / "index"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 180

@@ -29,7 +29,9 @@ def _answers(retriever: qa.Retriever) -> list[tuple[bool, str | None, float]]:
     return out
 
 
-def test_round_trip_manifest_and_files(seed_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_round_trip_manifest_and_files(
+    seed_corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     report = qa.build(seed_corpus, tmp_path / "index", embedder=embedder)
     assert (report.documents, report.passages, report.faqs) == (1, 7, 4)
     assert report.embeddings_computed == 11 and report.embeddings_reused == 0
@@ -56,11 +58,14 @@ def test_round_trip_manifest_and_files(seed_corpus: Path, tmp_path: Path, embedd
     assert is_current(seed_corpus, tmp_path / "index")
 
 
-def test_search_matches_brute_force_cosine(seed_retriever: qa.Retriever, embedder: Embedder) -> None:
+def test_search_matches_brute_force_cosine(
+    seed_retriever: qa.Retriever, embedder: Embedder
+) -> None:
     q = "Which minister talked about scenarios such as an escalation by Russia?"
     qvec = embedder.encode([q])[0]
-    best_dense = int(np.argmax([embedder.encode([p["text"]])[0] @ qvec
-                                for p in seed_retriever.passages]))
+    best_dense = int(
+        np.argmax([embedder.encode([p["text"]])[0] @ qvec for p in seed_retriever.passages])
+    )
     results = seed_retriever.search(q, k=3)
     assert len(results) == 3
     assert results[0].text == seed_retriever.passages[best_dense]["text"]
@@ -77,8 +82,9 @@ def test_ask_returns_passage_faq_and_declines(seed_retriever: qa.Retriever) -> N
     assert off.suggestions  # the nearest FAQ questions, for the reader to try
 
 
-def test_missing_and_corrupt_index_raise_qaerror(seed_index: Path, tmp_path: Path,
-                                                 embedder: Embedder) -> None:
+def test_missing_and_corrupt_index_raise_qaerror(
+    seed_index: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     with pytest.raises(qa.QAError, match="run `qa build`"):
         qa.load(tmp_path / "nothing-here")
     broken = tmp_path / "broken"
@@ -127,8 +133,9 @@ def test_editing_one_paragraph_computes_one_embedding(
     again = qa.build(seed_corpus, index, embedder=embedder)
     assert (again.embeddings_reused, again.embeddings_computed) == (11, 0)
     doc = next(seed_corpus.iterdir())
-    doc.write_text(doc.read_text().replace("gathered in Brussels on Thursday",
-                                           "gathered in Vilnius on Friday"))
+    doc.write_text(
+        doc.read_text().replace("gathered in Brussels on Thursday", "gathered in Vilnius on Friday")
+    )
     edited = qa.build(seed_corpus, index, embedder=embedder)
     assert (edited.embeddings_reused, edited.embeddings_computed) == (10, 1)
     answer = qa.load(index, embedder=embedder).ask("Where did the ministers gather on Friday?")
