@@ -37,7 +37,9 @@ def render(answer: Answer) -> str:
     source = html.escape(f"{p.doc} · {p.heading}" if p.heading else p.doc)
     parts = [f"{html.escape(p.text)}", f"*Source: {source} · confidence {answer.confidence:.0%}*"]
     if answer.faq:
-        parts.append(f"**FAQ: {html.escape(answer.faq.question)}**\n\n{html.escape(answer.faq.answer)}")
+        parts.append(
+            f"**FAQ: {html.escape(answer.faq.question)}**\n\n{html.escape(answer.faq.answer)}"
+        )
     return "\n\n".join(parts)
 
 

@@ -15,8 +15,9 @@ from qa.errors import QAError
 def _build(args: argparse.Namespace) -> int:
     from qa.index import build
 
-    report = build(args.corpus, args.index, model=args.model, strict=args.strict,
-                   progress=sys.stderr.isatty())
+    report = build(
+        args.corpus, args.index, model=args.model, strict=args.strict, progress=sys.stderr.isatty()
+    )
     print(report.summary())
     for s in report.skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
@@ -75,8 +76,12 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="parse corpus/ and (re)build index/")
     b.add_argument("--corpus", default="corpus", help="folder of .txt/.md files (default: corpus)")
     b.add_argument("--index", default="index", help="index folder (default: index)")
-    b.add_argument("--model", default=DEFAULT_MODEL, help="sentence-transformers model name or folder")
-    b.add_argument("--strict", action="store_true", help="fail on any bad file instead of skipping it")
+    b.add_argument(
+        "--model", default=DEFAULT_MODEL, help="sentence-transformers model name or folder"
+    )
+    b.add_argument(
+        "--strict", action="store_true", help="fail on any bad file instead of skipping it"
+    )
     b.set_defaults(run=_build)
 
     a = sub.add_parser("ask", help="answer one question")

@@ -136,9 +136,7 @@ def read_corpus(corpus_dir: str | os.PathLike[str], *, strict: bool = False) -> 
             else:
                 kept.append(para)
         titles[doc.title] = titles.get(doc.title, 0) + 1
-        corpus.documents.append(
-            Document(doc.path, doc.title, doc.sha256, tuple(kept), doc.faqs)
-        )
+        corpus.documents.append(Document(doc.path, doc.title, doc.sha256, tuple(kept), doc.faqs))
     if strict and corpus.skipped:
         raise CorpusError(f"{corpus.skipped[0].path}: {corpus.skipped[0].reason}")
     # Two files with one title would be indistinguishable in answers.
@@ -181,8 +179,7 @@ def file_hashes(corpus_dir: str | os.PathLike[str]) -> dict[str, str]:
     """sha256 of every corpus file by relative path: cheap, no parsing."""
     root = Path(corpus_dir)
     return {
-        path.relative_to(root).as_posix(): _sha256(path)
-        for path in _corpus_files(root, Corpus())
+        path.relative_to(root).as_posix(): _sha256(path) for path in _corpus_files(root, Corpus())
     }
 
 
@@ -230,8 +227,7 @@ def parse_bytes(data: bytes, name: str, *, markdown: bool = False) -> Document:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise CorpusError(
-            f"{name}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-            "save the file as UTF-8"
+            f"{name}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     blocks = _markdown_blocks(text) if markdown else _line_blocks(text)
@@ -326,8 +322,12 @@ def _parse_body(blocks: list[_Block], name: str) -> tuple[list[Paragraph], list[
         if question is None:
             if _QA_LINE.match(block.text) and block.text[0] in "Aa":
                 raise CorpusError(f"{name}:{block.line}: FAQ answer has no question before it")
-            if faqs and not (block.md_heading or _LIST_ITEM.match(block.text)
-                             or _QA_LINE.match(block.text) or text.endswith("?")):
+            if faqs and not (
+                block.md_heading
+                or _LIST_ITEM.match(block.text)
+                or _QA_LINE.match(block.text)
+                or text.endswith("?")
+            ):
                 # A plain paragraph after an answer continues that answer.
                 last = faqs[-1]
                 faqs[-1] = FAQPair(last.question, f"{last.answer}\n\n{text}", last.line)

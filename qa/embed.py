@@ -89,7 +89,9 @@ class Embedder:
             ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
         return [len(i) for i in ids]
 
-    def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def encode(
+        self, texts: list[str], *, batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         model = self.model
         with self._lock:

@@ -107,7 +107,9 @@ def read_questions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             continue
         try:
             row = json.loads(line)
-            if not isinstance(row.get("question"), str) or not isinstance(row.get("in_scope"), bool):
+            if not isinstance(row.get("question"), str) or not isinstance(
+                row.get("in_scope"), bool
+            ):
                 raise ValueError("needs a string 'question' and a boolean 'in_scope'")
             if row["in_scope"] and not row.get("passage_any"):
                 raise ValueError("an in-scope question needs 'passage_any'")
@@ -164,14 +166,20 @@ def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalRepor
                 report.faq_labelled += 1
                 faq_right += got in labels
                 if got not in labels:
-                    report.misses.append(Miss(q, "wrong FAQ", "none" if got is None
-                                              else retriever.faqs[got]["question"]))
+                    report.misses.append(
+                        Miss(
+                            q,
+                            "wrong FAQ",
+                            "none" if got is None else retriever.faqs[got]["question"],
+                        )
+                    )
             else:
                 report.faq_unlabelled += 1
                 if got is not None:
                     report.faq_false_matches += 1
-                    report.misses.append(Miss(q, "FAQ shown but none applies",
-                                              retriever.faqs[got]["question"]))
+                    report.misses.append(
+                        Miss(q, "FAQ shown but none applies", retriever.faqs[got]["question"])
+                    )
     n = max(1, report.in_scope)
     report.hit_at_1 = hits1 / n
     report.hit_at_5 = hits5 / n
@@ -205,11 +213,13 @@ def reliability_table(
     table = []
     for b in sorted(grouped):
         items = grouped[b]
-        table.append({
-            "low": b / bins,
-            "high": (b + 1) / bins,
-            "n": float(len(items)),
-            "confidence": sum(c for c, _ in items) / len(items),
-            "hit_rate": sum(h for _, h in items) / len(items),
-        })
+        table.append(
+            {
+                "low": b / bins,
+                "high": (b + 1) / bins,
+                "n": float(len(items)),
+                "confidence": sum(c for c, _ in items) / len(items),
+                "hit_rate": sum(h for _, h in items) / len(items),
+            }
+        )
     return table

@@ -186,17 +186,39 @@ class Retriever:
         """
         text, note = _clean_question(question)
         if not text:
-            return Answer(str(question)[:MAX_QUESTION_CHARS], False, None, None, 0.0,
-                          self.suggestions(None), "Type a question about the articles.")
+            return Answer(
+                str(question)[:MAX_QUESTION_CHARS],
+                False,
+                None,
+                None,
+                0.0,
+                self.suggestions(None),
+                "Type a question about the articles.",
+            )
         ranked = self._rank(text)
         decision = self.scorer.decide(ranked)
         faq = self._match_faq(ranked[0]["qvec"], text, ranked[0] if decision.answered else None)
         if not decision.answered:
-            return Answer(text, False, None, None, decision.confidence,
-                          self.suggestions(ranked[0]["qvec"]), note)
+            return Answer(
+                text,
+                False,
+                None,
+                None,
+                decision.confidence,
+                self.suggestions(ranked[0]["qvec"]),
+                note,
+            )
         sources = tuple(self._passage(c, with_sentence=False) for c in ranked[:SOURCES])
-        return Answer(text, True, self._passage(ranked[0], with_sentence=True), faq,
-                      decision.confidence, (), note, sources)
+        return Answer(
+            text,
+            True,
+            self._passage(ranked[0], with_sentence=True),
+            faq,
+            decision.confidence,
+            (),
+            note,
+            sources,
+        )
 
     def suggestions(self, qvec: np.ndarray | None, n: int = 3) -> tuple[str, ...]:
         """Questions the corpus does answer: the FAQ questions nearest ``qvec``,
@@ -244,17 +266,19 @@ class Retriever:
             kinds = self.units[start:end, 1]
             window = float(sims[kinds == WINDOW].max())
             sentence = float(sims[kinds == SENTENCE].max()) if (kinds == SENTENCE).any() else window
-            rows.append({
-                "id": p,
-                "qvec": qvec,
-                "dense": window,
-                "dense_sentence": sentence,
-                "bm25": float(bm25[p]),
-                "bm25_rel": float(bm25[p]) / bm25_max if bm25_max > 0 else 0.0,
-                "coverage": len(qterms) / max(1, len(terms(text))),
-                "sims": sims,
-                "kinds": kinds,
-            })
+            rows.append(
+                {
+                    "id": p,
+                    "qvec": qvec,
+                    "dense": window,
+                    "dense_sentence": sentence,
+                    "bm25": float(bm25[p]),
+                    "bm25_rel": float(bm25[p]) / bm25_max if bm25_max > 0 else 0.0,
+                    "coverage": len(qterms) / max(1, len(terms(text))),
+                    "sims": sims,
+                    "kinds": kinds,
+                }
+            )
         self.scorer.score(rows)
         rows.sort(key=lambda r: -r["score"])
         return rows
@@ -269,7 +293,9 @@ class Retriever:
                 sentence = sentences[int(np.argmax(sent_sims))]
             else:
                 sentence = sentences[0] if len(sentences) == 1 else ""
-        return Passage(p["text"], p["heading"], p["doc"], row["score"], row["id"], p["path"], sentence)
+        return Passage(
+            p["text"], p["heading"], p["doc"], row["score"], row["id"], p["path"], sentence
+        )
 
     def _match_faq(self, qvec: np.ndarray, text: str, top: dict[str, Any] | None) -> FAQ | None:
         if not self.faqs:
@@ -303,7 +329,9 @@ def _clean_question(question: object) -> tuple[str, str]:
     return text, ""
 
 
-def load(index_dir: str | os.PathLike[str] = "index", *, embedder: Embedder | None = None) -> Retriever:
+def load(
+    index_dir: str | os.PathLike[str] = "index", *, embedder: Embedder | None = None
+) -> Retriever:
     """Open a built index for questions.
 
     Args:

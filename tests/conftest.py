@@ -27,8 +27,10 @@ def _no_network(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest)
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and not (
-            self.family == socket.AF_UNIX
+        if (
+            isinstance(host, str)
+            and host not in ("127.0.0.1", "::1", "localhost")
+            and not (self.family == socket.AF_UNIX)
         ):
             raise OSError(f"network access blocked in tests: {address!r}")
         return real_connect(self, address)  # type: ignore[arg-type]
