@@ -1,8 +1,8 @@
 """The FAISS index over passage vectors: exact search when small, IVF when large.
 
 Exact (flat) search reads every stored vector for every question, so its cost
-grows with the corpus: on the benchmark machine it stays under about 2 ms up
-to ``FLAT_MAX_VECTORS`` vectors (docs/performance.md).  Above that, an
+grows with the corpus: it stays near 2 ms up to ``FLAT_MAX_VECTORS``
+vectors (docs/performance.md).  Above that, an
 inverted-file index (IVF) splits the vectors into ``nlist`` clusters and
 searches only the ``nprobe`` clusters nearest the question.  It finds nearly
 all of the exact top 10 (recall@10 >= 0.95 in the benchmark) while reading a
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,10 +30,11 @@ from qa.errors import IndexNotReadyError
 if TYPE_CHECKING:
     import faiss
 
-# Below this many vectors, exact search is fast enough and has no recall loss
-# or training cost.  The benchmark's scale section measures where flat search
-# crosses ~2 ms per question (about a fifth of one question's encoding).
-FLAT_MAX_VECTORS = 50_000
+# Up to this many vectors, exact search is fast enough and has no recall loss
+# or training cost: it reads every vector, about 0.1 us each on an idle
+# 2-core machine, so 20,000 cost ~2 ms, a fifth of encoding the question
+# (docs/performance.md).  Above it, IVF keeps search well under a millisecond.
+FLAT_MAX_VECTORS = 20_000
 # FAISS warns when k-means gets fewer than 39 training points per cluster.
 TRAIN_POINTS_PER_LIST = 40
 # Vectors go into FAISS in slices, so no full second copy is ever made.
@@ -42,14 +43,14 @@ ADD_CHUNK = 65_536
 CENTROIDS_FILE = "centroids.npy"
 
 
-class IndexKind(str, Enum):
+class IndexKind(StrEnum):
     """The kinds of FAISS index a build can choose."""
 
     FLAT = "flat"
     IVF = "ivf"
 
 
-class Storage(str, Enum):
+class Storage(StrEnum):
     """How an IVF index stores its vectors: 8-bit codes take a quarter of float32."""
 
     FLOAT32 = "float32"
@@ -123,10 +124,12 @@ class AnnParams:
 def choose(n_vectors: int, *, flat_max: int | None = None) -> AnnParams:
     """The index for ``n_vectors`` passage vectors.
 
-    ``nlist`` is the power of two nearest ``4 * sqrt(n)``, the usual FAISS
-    rule of thumb, so each cluster holds a few hundred vectors; ``nprobe``
-    searches 1/64 of the clusters (at least 16), which the benchmark found
-    enough for recall@10 >= 0.95 from 50,000 to 1,000,000 vectors.
+    ``nlist`` is the power of two nearest ``sqrt(n)``, so each cluster holds
+    about ``sqrt(n)`` vectors (1,024 clusters of ~1,000 at a million); more
+    clusters would search faster but k-means training grows with ``nlist``
+    squared and took minutes on two cores at 4,096.  ``nprobe`` searches at
+    least 16 clusters, 1/64 of them on larger indexes, which the benchmark
+    found enough for recall@10 >= 0.95 from 10,000 to 1,000,000 vectors.
 
     Args:
         n_vectors: How many vectors the index will hold.
@@ -137,12 +140,12 @@ def choose(n_vectors: int, *, flat_max: int | None = None) -> AnnParams:
         >>> choose(4_000).kind.value
         'flat'
         >>> p = choose(1_000_000)
-        >>> (p.kind.value, p.nlist, p.nprobe)
-        ('ivf', 4096, 64)
+        >>> (p.kind.value, p.nlist, p.nprobe, p.storage.value)
+        ('ivf', 1024, 16, 'int8')
     """
     if n_vectors <= (FLAT_MAX_VECTORS if flat_max is None else flat_max):
         return AnnParams()
-    nlist = 2 ** round(math.log2(4 * math.sqrt(n_vectors)))
+    nlist = max(1, min(n_vectors, 2 ** round(math.log2(math.sqrt(n_vectors)))))
     nprobe = min(nlist, max(16, nlist // 64))
     return AnnParams(
         kind=IndexKind.IVF,
@@ -185,12 +188,13 @@ def build_index(
     if params.kind is IndexKind.FLAT:
         index: faiss.Index = faiss.IndexFlatIP(dim)
     else:
-        index = _ivf(dim, params, centroids)
+        ivf = _ivf(dim, params, centroids)
         rng = np.random.default_rng(seed)
         n_train = min(len(rows), max(params.train_size, params.nlist))
         sample = np.sort(rng.choice(len(rows), n_train, replace=False))
-        index.cp.seed = seed
-        index.train(np.ascontiguousarray(vectors[rows[sample]], dtype=np.float32))
+        ivf.cp.seed = seed
+        ivf.train(np.ascontiguousarray(vectors[rows[sample]], dtype=np.float32))
+        index = ivf
     for start in range(0, len(rows), ADD_CHUNK):
         block = rows[start : start + ADD_CHUNK]
         index.add(np.ascontiguousarray(vectors[block], dtype=np.float32))
@@ -198,7 +202,7 @@ def build_index(
     return index
 
 
-def _ivf(dim: int, params: AnnParams, centroids: np.ndarray | None) -> faiss.Index:
+def _ivf(dim: int, params: AnnParams, centroids: np.ndarray | None) -> Any:
     import faiss
 
     quantizer = faiss.IndexFlatIP(dim)
@@ -207,14 +211,12 @@ def _ivf(dim: int, params: AnnParams, centroids: np.ndarray | None) -> faiss.Ind
         quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
     metric = faiss.METRIC_INNER_PRODUCT
     if params.storage is Storage.FLOAT32:
-        index = faiss.IndexIVFFlat(quantizer, dim, params.nlist, metric)
-    else:
-        kind = {
-            Storage.FLOAT16: faiss.ScalarQuantizer.QT_fp16,
-            Storage.INT8: faiss.ScalarQuantizer.QT_8bit,
-        }[params.storage]
-        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, params.nlist, kind, metric)
-    return index
+        return faiss.IndexIVFFlat(quantizer, dim, params.nlist, metric)
+    kind = {
+        Storage.FLOAT16: faiss.ScalarQuantizer.QT_fp16,
+        Storage.INT8: faiss.ScalarQuantizer.QT_8bit,
+    }[params.storage]
+    return faiss.IndexIVFScalarQuantizer(quantizer, dim, params.nlist, kind, metric)
 
 
 def centroids_of(index: faiss.Index) -> np.ndarray | None:
@@ -235,11 +237,12 @@ def configure(index: faiss.Index, params: AnnParams) -> None:
     """
     import faiss
 
-    is_ivf = isinstance(faiss.downcast_index(index), faiss.IndexIVF)
+    concrete: Any = faiss.downcast_index(index)
+    is_ivf = isinstance(concrete, faiss.IndexIVF)
     if is_ivf != (params.kind is IndexKind.IVF):
         raise IndexNotReadyError(
-            f"the FAISS index is {type(faiss.downcast_index(index)).__name__} but the manifest "
+            f"the FAISS index is {type(concrete).__name__} but the manifest "
             f"says {params.kind.value}; run `qa build` to rebuild the index"
         )
     if is_ivf:
-        faiss.downcast_index(index).nprobe = params.nprobe
+        concrete.nprobe = params.nprobe

@@ -307,6 +307,7 @@ def _build_into(
     passages: list[dict[str, Any]] = []
     faqs: list[dict[str, Any]] = []
     items: list[tuple[dict[str, Any], list[tuple[int, str]]]] = []
+    row: dict[str, Any]
     for doc in corpus.documents:
         for para in doc.paragraphs:
             row = {
@@ -340,10 +341,10 @@ def _build_into(
         row["key"] = _cache_key(embedder.name, key_parts)
         found = cache.find(row["key"])
         if found is None:
-            units = parts or passage_unit_texts(embedder, row["heading"], row["text"])
-            items[i] = (row, units)
+            texts = parts or passage_unit_texts(embedder, row["heading"], row["text"])
+            items[i] = (row, texts)
             todo.append(i)
-            counts[i] = len(units)
+            counts[i] = len(texts)
         else:
             cached_rows.append((i, found[0], found[1] - found[0]))
             counts[i] = found[1] - found[0]
@@ -373,7 +374,7 @@ def _build_into(
         )
         for i, old_start, n in cached_rows:
             start = int(offsets[i])
-            vectors[start : start + n] = cache.vectors[old_start : old_start + n]
+            vectors[start : start + n] = cache.vectors[old_start : old_start + n]  # type: ignore[index]
             units[start : start + n, 1] = cache.kinds[old_start : old_start + n]
         _encode_into(vectors, units, items, todo, offsets, embedder, progress)
         _write_build(folder, corpus, embedder, passages, faqs, vectors, units, dim, cache)

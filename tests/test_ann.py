@@ -14,7 +14,7 @@ from qa import ann
 from qa.errors import IndexNotReadyError
 from qa.index import build_dir
 
-from conftest import SEED
+from .conftest import SEED
 
 
 def clustered(n: int, dim: int = 384, seed: int = 0) -> np.ndarray:
@@ -53,11 +53,12 @@ def data() -> tuple[np.ndarray, np.ndarray]:
 
 def test_flat_index_is_exact(data: tuple[np.ndarray, np.ndarray]) -> None:
     vectors, queries = data
-    index = ann.build_index(vectors, ann.choose(len(vectors)))
+    index = ann.build_index(vectors, ann.AnnParams())
     scores, ids = index.search(queries, 10)
-    truth = exact_top(vectors, queries, 10)
-    assert recall_at(ids, truth) == 1.0
-    np.testing.assert_allclose(scores[:, 0], (queries @ vectors.T).max(axis=1), rtol=1e-5)
+    exact = -np.sort(-(queries @ vectors.T), axis=1)[:, :10]
+    # Equal scores, not equal ids: near-ties may swap places by rounding.
+    np.testing.assert_allclose(scores, exact, atol=1e-5)
+    assert recall_at(ids, exact_top(vectors, queries, 10)) >= 0.99
 
 
 @pytest.mark.parametrize("storage", list(ann.Storage))
