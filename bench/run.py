@@ -562,6 +562,24 @@ def retriever_memory(index_dir: Path) -> dict[str, float]:
     }
 
 
+def rank_parts(index_dir: Path, questions: list[str], embedder: Embedder) -> dict[str, float]:
+    """Median cost of the steps of one ``ask()`` that grow with the corpus."""
+    from qa.text import terms
+
+    r = qa.load(index_dir, embedder=embedder)
+    names = ("encode", "faiss search", "bm25 scores", "sort bm25 scores")
+    parts: dict[str, list[float]] = {name: [] for name in names}
+    for q in questions:
+        seconds, qvec = timed(lambda q=q: embedder.encode([q]))
+        parts["encode"].append(seconds)
+        parts["faiss search"].append(timed(lambda v=qvec: r.index.search(v, 64))[0])
+        qterms = [t for t in terms(q) if t in r.bm25.vocab_dict]
+        seconds, scores = timed(lambda t=qterms: r.bm25.get_scores(t))
+        parts["bm25 scores"].append(seconds)
+        parts["sort bm25 scores"].append(timed(lambda s=scores: np.argsort(-s))[0])
+    return {k: ms(float(np.median(v))) for k, v in parts.items()}
+
+
 def text_scale(
     squad_index: Path, copies: int, tmp: Path, embedder: Embedder, questions: list[str]
 ) -> dict[str, Any]:
@@ -576,6 +594,7 @@ def text_scale(
     vector_bytes = (folder / "vectors.npy").stat().st_size
     loaded = retriever_memory(index_dir)
     latency = query_latency(index_dir, questions, embedder, flat_floor=False)
+    latency["parts_ms"] = rank_parts(index_dir, questions, embedder)
     shutil.rmtree(corpus_dir)
     return {
         "passages": passages,
@@ -597,26 +616,73 @@ def text_scale(
 
 
 def encoder_options(embedder: Embedder, texts: list[str], questions: list[str]) -> dict[str, Any]:
-    """The default PyTorch encoder against int8 dynamic quantization and ONNX Runtime."""
+    """The default PyTorch encoder against one thread, int8, and ONNX Runtime.
+
+    Every option encodes each question in turn, and the batch of texts in
+    turn, so they share the machine's load alike.
+    """
     import warnings
 
     import torch
 
     warnings.filterwarnings("ignore", module="torch.ao")  # deprecation notices
-
     model = embedder.model
+    threads = torch.get_num_threads()
+
+    def one_thread(xs: list[str]) -> np.ndarray:
+        # On a busy machine a second thread can cost more in waiting than it gains.
+        torch.set_num_threads(1)
+        try:
+            return model.encode(xs, normalize_embeddings=True)
+        finally:
+            torch.set_num_threads(threads)
+
+    quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    encoders: dict[str, Callable[[list[str]], np.ndarray]] = {
+        "torch float32": lambda xs: model.encode(xs, normalize_embeddings=True),
+        "torch float32, 1 thread": one_thread,
+        "torch int8 (dynamic)": lambda xs: quantized.encode(xs, normalize_embeddings=True),
+    }
+    options: dict[str, Any] = {}
+    for backend in ("onnx", "openvino"):
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            from qa.embed import resolve_model
+
+            other = SentenceTransformer(
+                resolve_model(embedder.name), backend=backend, device="cpu", local_files_only=True
+            )
+            encoders[f"sentence-transformers {backend}"] = lambda xs, m=other: m.encode(
+                xs, normalize_embeddings=True
+            )
+        except Exception as exc:  # each backend fails in its own way when not installed
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            options[f"sentence-transformers {backend} backend"] = {"error": error}
+    try:
+        for name, session in onnx_sessions(model).items():
+            encoders[name] = lambda xs, s=session: onnx_encode(model, s, xs)
+    except Exception as exc:  # onnxruntime missing, or the export failed
+        options["onnx runtime (exported)"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+
     ref_q = model.encode(questions, normalize_embeddings=True)
     ref_t = model.encode(texts, normalize_embeddings=True)
-    options: dict[str, Any] = {}
-
-    def measure(name: str, encode: Callable[[list[str]], np.ndarray]) -> None:
+    singles: dict[str, list[float]] = {name: [] for name in encoders}
+    batches: dict[str, list[float]] = {name: [] for name in encoders}
+    for encode in encoders.values():
         encode(questions[:3])
-        singles = [timed(lambda q=q: encode([q]))[0] for q in questions]
-        batch_seconds, vecs = timed(lambda: encode(texts))
+    names = list(encoders)
+    for i, q in enumerate(questions):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            singles[name].append(timed(lambda q=q, e=encoders[name]: e([q]))[0])
+    for r in range(2):
+        for name in names if r == 0 else names[::-1]:
+            batches[name].append(timed(lambda e=encoders[name]: e(texts))[0])
+    for name, encode in encoders.items():
         options[name] = {
-            "query": summary(singles),
-            "texts_per_s": round(len(texts) / batch_seconds, 1),
-            "cosine_to_float32": round(float(np.mean(np.sum(vecs * ref_t, axis=1))), 4),
+            "query": summary(singles[name]),
+            "texts_per_s": round(len(texts) / float(np.median(batches[name])), 1),
+            "cosine_to_float32": round(float(np.mean(np.sum(encode(texts) * ref_t, axis=1))), 4),
             "query_cosine_to_float32": round(
                 float(np.mean(np.sum(encode(questions) * ref_q, axis=1))), 4
             ),
@@ -627,37 +693,6 @@ def encoder_options(embedder: Embedder, texts: list[str], questions: list[str]) 
             f"{options[name]['cosine_to_float32']}",
             flush=True,
         )
-
-    measure("torch float32", lambda xs: model.encode(xs, normalize_embeddings=True))
-    # On a busy machine a second thread can cost more in waiting than it gains.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    measure("torch float32, 1 thread", lambda xs: model.encode(xs, normalize_embeddings=True))
-    torch.set_num_threads(threads)
-    quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    measure("torch int8 (dynamic)", lambda xs, m=quantized: m.encode(xs, normalize_embeddings=True))
-    for backend in ("onnx", "openvino"):
-        try:
-            from sentence_transformers import SentenceTransformer
-
-            from qa.embed import resolve_model
-
-            other = SentenceTransformer(
-                resolve_model(embedder.name), backend=backend, device="cpu", local_files_only=True
-            )
-        except Exception as exc:  # each backend fails in its own way when not installed
-            error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-            options[f"sentence-transformers {backend} backend"] = {"error": error}
-            print(f"  sentence-transformers {backend} backend: not available ({error})")
-            continue
-        measure(backend, lambda xs, m=other: m.encode(xs, normalize_embeddings=True))
-    try:
-        sessions = onnx_sessions(model)
-    except Exception as exc:  # onnxruntime missing, or the export failed
-        options["onnx runtime (exported)"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
-        return options
-    for name, session in sessions.items():
-        measure(name, lambda xs, s=session: onnx_encode(model, s, xs))
     return options
 
 
@@ -967,6 +1002,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     f"{t['ask']['p50_ms']:.1f} / {t['ask']['p95_ms']:.1f} ms",
                 )
                 table.add(f"ask() / (encode + {t['floor_kind']} search)", f"{t['ratio_p50']:.2f}")
+                table.add(
+                    "ask() parts at scale, median ms",
+                    ", ".join(f"{k} {v:.1f}" for k, v in t["parts_ms"].items()),
+                )
                 table.add(
                     "retriever load time / memory",
                     f"{t['load_seconds']:.1f} s / {t['retriever_memory_mb']:.0f} MiB",
