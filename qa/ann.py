@@ -1,8 +1,8 @@
 """The FAISS index over passage vectors: exact search when small, IVF when large.
 
 Exact (flat) search reads every stored vector for every question, so its cost
-grows with the corpus: it stays near 2 ms up to ``FLAT_MAX_VECTORS``
-vectors (docs/performance.md).  Above that, an
+grows with the corpus, and up to ``FLAT_MAX_VECTORS`` vectors it stays small
+next to encoding the question (docs/performance.md).  Above that, an
 inverted-file index (IVF) splits the vectors into ``nlist`` clusters and
 searches only the ``nprobe`` clusters nearest the question.  It finds nearly
 all of the exact top 10 (recall@10 >= 0.95 in the benchmark) while reading a
@@ -30,10 +30,10 @@ from qa.errors import IndexNotReadyError
 if TYPE_CHECKING:
     import faiss
 
-# Up to this many vectors, exact search is fast enough and has no recall loss
-# or training cost: it reads every vector, about 0.1 us each on an idle
-# 2-core machine, so 20,000 cost ~2 ms, a fifth of encoding the question
-# (docs/performance.md).  Above it, IVF keeps search well under a millisecond.
+# Up to this many vectors, exact search is cheap enough and has no recall loss
+# or training cost: it reads every vector, 0.6-0.9 us each on the busy 2-core
+# benchmark machine, so 20,000 cost about a tenth of encoding the question
+# there (docs/performance.md).  Above it, IVF keeps search near a millisecond.
 FLAT_MAX_VECTORS = 20_000
 # FAISS warns when k-means gets fewer than 39 training points per cluster.
 TRAIN_POINTS_PER_LIST = 40
