@@ -426,7 +426,13 @@ def _write_build(
         passage_terms.append(prefix + [t for s in sentences for t in s])
         sentence_terms += [prefix + s for s in sentences]
         sentence_owner += [number] * len(sentences)
-    for name, corpus_terms in (("bm25", passage_terms), ("bm25_sentences", sentence_terms)):
+    # FAQ pairs get their own small BM25 index: the FAQ section is matched as
+    # a corpus of its own (docs/retrieval.md).
+    faq_terms = [terms(f"{f['question']} {f['answer']}") for f in faqs]
+    indexes = [("bm25", passage_terms), ("bm25_sentences", sentence_terms)]
+    if faqs:
+        indexes.append(("bm25_faqs", faq_terms))
+    for name, corpus_terms in indexes:
         bm25 = bm25s.BM25()
         bm25.index(corpus_terms, show_progress=False)
         bm25.save(str(folder / name))

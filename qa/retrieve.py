@@ -29,6 +29,8 @@ from qa.text import _stemmer, content_words, information, terms
 # Longer questions are cut: the model reads at most 256 word pieces anyway.
 MAX_QUESTION_CHARS = 1000
 SOURCES = 3
+# An FAQ pair is shown when its section more likely covers the question than not.
+FAQ_SHOW = 0.5
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,9 @@ class Retriever:
             self.index = faiss.read_index(str(self.folder / "units.faiss"))
             self.bm25 = bm25s.BM25.load(str(self.folder / "bm25"), mmap=True)
             self.bm25_sentences = bm25s.BM25.load(str(self.folder / "bm25_sentences"), mmap=True)
+            self.bm25_faqs = (
+                bm25s.BM25.load(str(self.folder / "bm25_faqs"), mmap=True) if self.faqs else None
+            )
             self.sentence_passage = np.load(
                 self.folder / "sentence_passage.npy", allow_pickle=False
             )
@@ -162,6 +167,7 @@ class Retriever:
         self._passage_units = np.flatnonzero(self.units[:, 1] <= SENTENCE)
         self.scorer = Scorer.default()
         self._vocab = set(self.bm25.vocab_dict)
+        self._faq_vocab = set(self.bm25_faqs.vocab_dict) if self.bm25_faqs else set()
         self._stem = _stemmer().stemWords
 
     # ------------------------------------------------------------ public
@@ -202,7 +208,7 @@ class Retriever:
             )
         ranked = self._rank(text)
         decision = self.scorer.decide(ranked)
-        faq = self._match_faq(ranked[0]["qvec"], ranked[0] if decision.answered else None)
+        faq = self._match_faq(text, ranked[0]["qvec"]) if decision.answered else None
         if not decision.answered:
             return Answer(
                 text,
@@ -282,7 +288,7 @@ class Retriever:
                         candidates[int(p)] = None
         bm25_max = float(bm25.max()) if n else 0.0
         sent_max = float(best_sent.max()) if n else 0.0
-        coverage = self._coverage(text)
+        coverage = self._coverage(text, self._vocab)
         rows = []
         for p in candidates:
             start, end = self.passages[p]["units"]
@@ -303,11 +309,7 @@ class Retriever:
                     "kinds": kinds,
                 }
             )
-        top_dense = max(r["dense"] for r in rows)
-        top_sentence = max(r["dense_sentence"] for r in rows)
-        for row in rows:
-            row["dense_gap"] = row["dense"] - top_dense
-            row["dense_sentence_gap"] = row["dense_sentence"] - top_sentence
+        _add_gaps(rows)
         self.scorer.score(rows)
         rows.sort(key=lambda r: -r["score"])
         if rows:
@@ -317,7 +319,7 @@ class Retriever:
             )
         return rows
 
-    def _coverage(self, text: str) -> dict[str, float]:
+    def _coverage(self, text: str, vocab: set[str]) -> dict[str, float]:
         """How much of the question the corpus mentions at all.
 
         ``coverage`` is the share of the question's content words found in the
@@ -328,7 +330,7 @@ class Retriever:
         words = content_words(text)
         if not words:
             return {"coverage": 0.0, "info_coverage": 0.0, "missing_info": 0.0}
-        found = [t in self._vocab for t in self._stem(words)]
+        found = [t in vocab for t in self._stem(words)]
         info = [information(w) for w in words]
         total = sum(info)
         return {
@@ -360,36 +362,55 @@ class Retriever:
             p["text"], p["heading"], p["doc"], row["score"], row["id"], p["path"], sentence
         )
 
-    def _match_faq(self, qvec: np.ndarray, top: dict[str, Any] | None) -> FAQ | None:
-        """The FAQ pair that answers the question, if one matches well enough."""
-        if not self.faqs or top is None:
+    def _match_faq(self, text: str, qvec: np.ndarray) -> FAQ | None:
+        """The FAQ pair that answers the question, if one does.
+
+        The FAQ section is scored as a small corpus of its own, with the same
+        fitted ranker and in-scope model as the passages: its best pair is
+        shown when that model finds it more likely than not that the FAQ
+        section covers the question.  No FAQ-specific parameter is fitted.
+        """
+        if not self.faqs or self.bm25_faqs is None:
             return None
-        windows = self.windows(top["id"])
+        known = [t for t in terms(text) if t in self._faq_vocab]
+        bm25 = self.bm25_faqs.get_scores(known) if known else np.zeros(len(self.faqs))
+        top_bm25 = float(bm25.max())
+        coverage = self._coverage(text, self._faq_vocab)
         rows = []
-        for f in self.faqs:
+        for i, f in enumerate(self.faqs):
             start, end = f["units"]
-            vectors = np.asarray(self.vectors[start:end])
-            sims = vectors @ qvec
+            sims = np.asarray(self.vectors[start:end]) @ qvec
             kinds = list(self.units[start:end, 1])
-            answer = kinds.index(FAQ_ANSWER)
+            relative = float(bm25[i]) / top_bm25 if top_bm25 > 0 else 0.0
             rows.append(
                 {
-                    "question": float(sims[kinds.index(FAQ_QUESTION)]),
-                    "answer": float(sims[answer]),
-                    "pair": float(sims[kinds.index(FAQ_PAIR)]),
-                    # Does the FAQ answer say what the chosen passage says?
-                    "link": float((windows @ vectors[answer]).max()),
+                    "id": i,
+                    "dense": float(sims[kinds.index(FAQ_PAIR)]),
+                    "dense_sentence": float(
+                        max(sims[kinds.index(FAQ_QUESTION)], sims[kinds.index(FAQ_ANSWER)])
+                    ),
+                    "bm25_rel": relative,
+                    "bm25_sentence_rel": relative,
+                    **coverage,
                 }
             )
-        best_pair = max(r["pair"] for r in rows)
-        for r in rows:
-            r["pair_gap"] = r["pair"] - best_pair
-        probs = [self.scorer.faq_probability(r) for r in rows]
-        i = int(np.argmax(probs))
-        if probs[i] < self.scorer.faq_threshold:
+        _add_gaps(rows)
+        self.scorer.score(rows)
+        rows.sort(key=lambda r: -r["score"])
+        probability = self.scorer.covers(rows)
+        if probability < FAQ_SHOW:
             return None
-        f = self.faqs[i]
-        return FAQ(f["question"], f["answer"], probs[i], f["doc"])
+        f = self.faqs[rows[0]["id"]]
+        return FAQ(f["question"], f["answer"], probability, f["doc"])
+
+
+def _add_gaps(rows: list[dict[str, Any]]) -> None:
+    """Each candidate's dense scores relative to the best candidate's."""
+    top_dense = max(r["dense"] for r in rows)
+    top_sentence = max(r["dense_sentence"] for r in rows)
+    for row in rows:
+        row["dense_gap"] = row["dense"] - top_dense
+        row["dense_sentence_gap"] = row["dense_sentence"] - top_sentence
 
 
 def _clean_question(question: object) -> tuple[str, str]:

@@ -1,14 +1,13 @@
 """Turning retrieval signals into a ranking, a decline decision and a confidence.
 
-Four small linear models, all fit by ``scripts/fit_scoring.py`` on labelled
+Three small linear models, all fit by ``scripts/fit_scoring.py`` on labelled
 questions and stored in ``qa/scoring.json`` (docs/retrieval.md explains them):
 
 * ``rank``: fuses dense and BM25 signals into one score per passage;
 * ``in_scope``: the probability that the corpus covers the question at all;
-  below its threshold the bot declines;
+  below its threshold the bot declines (FAQ sections are judged by it too);
 * ``correct``: the probability that the top passage is the right one, shown
-  as the answer's confidence;
-* ``faq``: the probability that an FAQ pair answers the question.
+  as the answer's confidence.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ RANK_FEATURES = (
     "bm25_rel",
     "bm25_sentence_rel",
 )
-FAQ_FEATURES = ("question", "answer", "pair", "pair_gap", "link")
 
 
 def sigmoid(x: float) -> float:
@@ -95,23 +93,18 @@ def answer_features(ranked: list[dict[str, Any]]) -> dict[str, float]:
 
 
 class Scorer:
-    """The four fitted models, loaded from ``qa/scoring.json``."""
+    """The three fitted models, loaded from ``qa/scoring.json``."""
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
         self.rank = Linear.from_dict(params["rank"])
         self.in_scope = Linear.from_dict(params["in_scope"])
         self.correct = Linear.from_dict(params["correct"])
-        self.faq = Linear.from_dict(params["faq"])
         self.candidates = int(params.get("candidates", 20))
 
     @classmethod
     def default(cls) -> Scorer:
         return cls(json.loads(PARAMS_FILE.read_text("utf-8")))
-
-    @property
-    def faq_threshold(self) -> float:
-        return self.faq.threshold
 
     def score(self, rows: list[dict[str, Any]]) -> None:
         """Set ``row["score"]`` on every candidate."""
@@ -128,5 +121,6 @@ class Scorer:
         answered = in_scope >= self.in_scope.threshold
         return Decision(answered, correct if answered else correct * in_scope, in_scope)
 
-    def faq_probability(self, row: dict[str, float]) -> float:
-        return self.faq.probability(row)
+    def covers(self, ranked: list[dict[str, Any]]) -> float:
+        """The probability that the texts behind ``ranked`` cover the question."""
+        return self.in_scope.probability(answer_features(ranked)) if ranked else 0.0
