@@ -48,7 +48,7 @@ from bench.synthetic import (  # noqa: E402
 from qa import ann  # noqa: E402
 from qa.corpus import read_corpus  # noqa: E402
 from qa.embed import Embedder  # noqa: E402
-from qa.index import SENTENCE, build_dir, passage_unit_texts  # noqa: E402
+from qa.index import SENTENCE, build_dir, faq_unit_texts, passage_unit_texts  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SQUAD = SHARED / "squad2-dev"
@@ -253,10 +253,11 @@ def unit_texts(corpus_dir: Path, embedder: Embedder) -> tuple[list[str], int]:
     passages = 0
     for doc in corpus.documents:
         for para in doc.paragraphs:
-            texts += [t for _, t in passage_unit_texts(embedder, para.heading, para.text)]
+            units = passage_unit_texts(embedder, doc.title, para.heading, para.text)
+            texts += [t for _, t in units]
             passages += 1
         for pair in doc.faqs:
-            texts += [pair.question, f"{pair.question} {pair.answer}"]
+            texts += [t for _, t in faq_unit_texts(pair.question, pair.answer)]
     return texts, passages
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.embed import Embedder
-from qa.index import SENTENCE, WINDOW, build_dir, read_jsonl
+from qa.index import SENTENCE, WINDOW, build_dir, context, read_jsonl
 from qa.text import split_sentences
 
 
@@ -97,16 +97,19 @@ class VariantCorpus:
         for c in range(copies):
             for d, (title, paragraphs) in enumerate(sorted(self.docs.items())):
                 out = [f"{title} (edition {c + 1})", ""]
+                # Every embedded text starts with the document's context
+                # (these SQuAD paragraphs have no headings).
+                prefix = context(out[0], "")
                 for text, window, sentence_vectors in paragraphs:
                     sentences = split_sentences(text)
                     if len(sentences) != len(sentence_vectors):
                         sentences, sentence_vectors = [text], []
                     changed = [self._vary(s, rng) for s in sentences]
                     paragraph = " ".join(changed)
-                    self.known[paragraph] = self._near(window, rng)
+                    self.known[prefix + paragraph] = self._near(window, rng)
                     if len(changed) > 1:
                         for s, v in zip(changed, sentence_vectors, strict=True):
-                            self.known[s] = self._near(v, rng)
+                            self.known[prefix + s] = self._near(v, rng)
                     out += [paragraph, ""]
                     count += 1
                 name = f"{c:04d}-{d:02d}.txt"
@@ -145,7 +148,8 @@ class VariantEmbedder(Embedder):
                 out[i] = known[t]
                 continue
             # A window of a long paragraph: the mean of its sentences' vectors.
-            parts = [known.get(s) for s in split_sentences(t)]
+            prefix, _, body = t.partition(". ")
+            parts = [known.get(f"{prefix}. {s}") for s in split_sentences(body)]
             if parts and all(p is not None for p in parts):
                 mean = np.sum(parts, axis=0)
                 out[i] = mean / np.linalg.norm(mean)
