@@ -57,7 +57,9 @@ def _bad_corpus(root: Path, outside: Path) -> dict[str, str]:
     root.mkdir()
     shutil.copy(SEED, root / SEED.name)
     (root / "good.txt").write_text(GOOD_TEXT)
-    (root / "latin1.txt").write_bytes("Caf\xe9 notes\nThe caf\xe9 opens at nine.\n".encode("latin-1"))
+    (root / "latin1.txt").write_bytes(
+        "Caf\xe9 notes\nThe caf\xe9 opens at nine.\n".encode("latin-1")
+    )
     (root / "empty.txt").write_text("")
     (root / "blank.md").write_text("\n   \n\t\n")
     (root / "bom-only.txt").write_bytes(b"\xef\xbb\xbf\x01\x02\n")
@@ -77,7 +79,9 @@ def _bad_corpus(root: Path, outside: Path) -> dict[str, str]:
     os.mkfifo(root / "pipe.txt")
     # A later copy of a seed paragraph, plus a paragraph of its own.
     seed_paragraph = SEED.read_text("utf-8").splitlines()[2]
-    (root / "quoted.txt").write_text(f"Duplicates\nCopied\n{seed_paragraph}\nOwn text here, unique.\n")
+    (root / "quoted.txt").write_text(
+        f"Duplicates\nCopied\n{seed_paragraph}\nOwn text here, unique.\n"
+    )
     (root / "same-a.txt").write_text("Same Title\nAlpha\nThe first file has this title.\n")
     (root / "same-b.txt").write_text("Same Title\nBeta\nThe second file has it too.\n")
     (root / ".swap.txt").write_text("Editor swap\nHidden files are ignored.\n")
@@ -185,7 +189,9 @@ def test_cli_build_prints_every_skipped_file(
     err = capsys.readouterr().err
     assert "skipped empty.txt: file is empty" in err
     assert "skipped latin1.txt:1: not UTF-8 text (byte 0xe9)" in err
-    assert main(["build", "--strict", "--corpus", str(corpus), "--index", str(tmp_path / "i2")]) == 1
+    assert (
+        main(["build", "--strict", "--corpus", str(corpus), "--index", str(tmp_path / "i2")]) == 1
+    )
     err = capsys.readouterr().err
     assert err.startswith("qa: error: empty.txt: file is empty") and "Traceback" not in err
 
@@ -261,11 +267,15 @@ BROKEN = {
     "units missing": (_delete("units.npy"), "index is damaged"),
     "bm25 vocab missing": (_delete("bm25/vocab.index.json"), "index is damaged"),
     "bm25 data truncated": (_truncate("bm25/data.csc.index.npy"), "index is damaged"),
-    "counts disagree": (_edit_manifest(counts={"passages": 1, "faqs": 4, "vectors": 35}),
-                        "do not match the manifest"),
+    "counts disagree": (
+        _edit_manifest(counts={"passages": 1, "faqs": 4, "vectors": 35}),
+        "do not match the manifest",
+    ),
     "manifest dimension wrong": (_edit_manifest(dimension=512), "do not match the manifest"),
-    "other model name": (_edit_manifest(model="other-model"),
-                         "built with model 'other-model', not 'all-MiniLM-L6-v2'"),
+    "other model name": (
+        _edit_manifest(model="other-model"),
+        "built with model 'other-model', not 'all-MiniLM-L6-v2'",
+    ),
     "model changed": (_edit_manifest(model_fingerprint="0123456789abcdef"), "has changed"),
     "model dimension differs": (_other_dimension, "8 dimensions but model"),
     "newer format": (_edit_manifest(format_version=99), "index format 99 is newer"),
@@ -328,10 +338,22 @@ def test_a_full_disk_fails_the_build_cleanly_and_keeps_the_old_index(
         resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
 
     run = subprocess.run(
-        [sys.executable, "-m", "qa", "build", "--corpus", str(seed_corpus),
-         "--index", str(tmp_path / "index")],
-        capture_output=True, text=True, preexec_fn=small_files, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "qa",
+            "build",
+            "--corpus",
+            str(seed_corpus),
+            "--index",
+            str(tmp_path / "index"),
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=small_files,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
     )
     assert run.returncode == 1
     last = run.stderr.strip().splitlines()[-1]
@@ -420,8 +442,12 @@ def test_build_folder_is_fsynced_before_the_swap(
 
     swapped: list[Path] = []
     monkeypatch.setattr(os, "fsync", record)
-    qa.build(seed_corpus, tmp_path / "index", embedder=embedder,
-             before_swap=lambda folder: swapped.append(folder))
+    qa.build(
+        seed_corpus,
+        tmp_path / "index",
+        embedder=embedder,
+        before_swap=lambda folder: swapped.append(folder),
+    )
     monkeypatch.undo()
     tmp_folder = swapped[0]
     assert tmp_folder.name.startswith(".tmp-build-")
@@ -446,8 +472,9 @@ def test_no_pickle_or_eval_on_any_load_path() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
-                assert not any(n.split(".")[0] in {"pickle", "dill", "joblib", "marshal"}
-                               for n in names), f"{path.name}:{node.lineno} imports a pickler"
+                assert not any(
+                    n.split(".")[0] in {"pickle", "dill", "joblib", "marshal"} for n in names
+                ), f"{path.name}:{node.lineno} imports a pickler"
         for call in _calls(tree):
             name = ast.unparse(call.func)
             assert name not in {"eval", "exec", "compile", "torch.load"}, (
