@@ -158,7 +158,7 @@ def test_sigkill_at_random_moments_never_loses_the_index(
             time.sleep(rng.uniform(0, writing_starts))
         else:  # the short stretch that writes files and swaps them in, and just after
             _wait_for_temp_folder(index, proc)
-            time.sleep(rng.uniform(0, writing * 1.5))
+            time.sleep(rng.uniform(0, writing * 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
 
