@@ -116,7 +116,7 @@ class Retriever:
                 self._read(folder)
                 break
             except IndexNotReadyError:
-                if attempt == 2 or (folder is not None and folder.exists()):
+                if attempt == 2 or (folder is not None and not self._moved(index_dir, folder)):
                     raise
         assert folder is not None
         self.folder = folder
@@ -124,6 +124,14 @@ class Retriever:
         self._passage_units = np.flatnonzero(self.units[:, 1] <= SENTENCE)
         self.scorer = Scorer.default()
         self._vocab = set(self.bm25.vocab_dict)
+
+    @staticmethod
+    def _moved(index_dir: str | os.PathLike[str], folder: Path) -> bool:
+        """True when ``current`` no longer points at ``folder``: it is being removed."""
+        try:
+            return build_dir(index_dir) != folder
+        except IndexNotReadyError:
+            return False
 
     def _read(self, folder: Path) -> None:
         import bm25s
