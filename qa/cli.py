@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -118,6 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except QAError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`qa ask ... | head`); stop Python's exit-time
+        # flush of stdout from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:  # the disk or the OS, not a bug in qa: one line, not a traceback
+        print(f"qa: error: {exc}; check the path, free space and permissions", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
