@@ -8,7 +8,10 @@ On disk, ``index/`` holds a ``current`` link to one complete build folder::
         faqs.jsonl        one FAQ pair a line
         vectors.npy       every unit vector (the embedding cache for the next build)
         units.npy         for each vector: passage (or FAQ) number and kind
-        units.faiss       FAISS inner-product index over the passage vectors
+        units.faiss       FAISS inner-product index over the passage vectors:
+                          exact, or IVF for large corpora (qa/ann.py; settings
+                          in the manifest under "ann")
+        centroids.npy     IVF only: cluster centres, reused by the next build
         bm25/             bm25s index over passage terms
 
 A build writes a new folder, fsyncs it, then repoints ``current`` with one
@@ -33,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from qa import ann
 from qa.corpus import Corpus, Skipped, file_hashes, read_corpus
 from qa.embed import DEFAULT_MODEL, Embedder
 from qa.errors import IndexNotReadyError, QAError
@@ -212,29 +216,45 @@ class _Cache:
 
     def __init__(self, index_dir: Path, model: str) -> None:
         self.rows: dict[str, tuple[int, int]] = {}
+        self.vectors: np.ndarray | None = None
+        self.kinds: np.ndarray = np.zeros(0, dtype=np.int32)
+        self.folder: Path | None = None
+        self.manifest: dict[str, Any] = {}
         try:
             folder = build_dir(index_dir)
             manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
             if manifest.get("model") != model or manifest.get("format_version") != FORMAT_VERSION:
                 return
-            self.vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
-            self.units = np.load(folder / "units.npy", mmap_mode="r", allow_pickle=False)
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            units = np.load(folder / "units.npy", mmap_mode="r", allow_pickle=False)
+            if len(vectors) != len(units):
+                return
+            rows = {}
             for name in ("passages.jsonl", "faqs.jsonl"):
                 for row in read_jsonl(folder / name):
-                    self.rows[row["key"]] = (row["units"][0], row["units"][1])
+                    start, end = int(row["units"][0]), int(row["units"][1])
+                    if 0 <= start < end <= len(vectors):
+                        rows[row["key"]] = (start, end)
+            self.rows, self.vectors, self.kinds = rows, vectors, units[:, 1]
+            self.folder, self.manifest = folder, manifest
         except (QAError, OSError, ValueError, KeyError, IndexError, TypeError):
             self.rows = {}  # an unreadable old index is just an empty cache
 
-    def get(self, key: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """The cached vectors and unit kinds for ``key``, if any."""
-        if key not in self.rows:
+    def find(self, key: str) -> tuple[int, int] | None:
+        """The rows ``[start, end)`` of the previous build's vectors for ``key``."""
+        return self.rows.get(key)
+
+    def centroids(self, params: ann.AnnParams) -> np.ndarray | None:
+        """The previous build's IVF cluster centres, when ``params`` can reuse them."""
+        if self.folder is None or params.kind is not ann.IndexKind.IVF:
             return None
-        start, end = self.rows[key]
-        vectors = np.array(self.vectors[start:end], dtype=np.float32)
-        kinds = np.array(self.units[start:end, 1], dtype=np.int32)
-        if len(vectors) != end - start or len(kinds) != end - start:
+        try:
+            old = ann.AnnParams.from_manifest(self.manifest.get("ann"))
+            if (old.kind, old.nlist) != (params.kind, params.nlist):
+                return None
+            return np.load(self.folder / ann.CENTROIDS_FILE, allow_pickle=False)
+        except (QAError, OSError, ValueError):
             return None
-        return vectors, kinds
 
 
 # ---------------------------------------------------------------- build
@@ -309,6 +329,7 @@ def _build_into(
     passages: list[dict[str, Any]] = []
     faqs: list[dict[str, Any]] = []
     items: list[tuple[dict[str, Any], list[tuple[int, str]]]] = []
+    row: dict[str, Any]
     for doc in corpus.documents:
         for para in doc.paragraphs:
             row = {
@@ -331,49 +352,35 @@ def _build_into(
             faqs.append(row)
             items.append((row, faq_unit_texts(pair.question, pair.answer)))
 
-    # Cache keys need only the passage text; the units are worked out (which
-    # needs the tokenizer) just for passages that are not cached.
-    vectors: dict[int, np.ndarray] = {}
-    kinds: dict[int, np.ndarray] = {}
+    # First pass: where each item's vectors go.  Cache keys need only the
+    # passage text; the units are worked out (which needs the tokenizer) just
+    # for passages that are not cached.
+    cached_rows: list[tuple[int, int, int]] = []  # (item, start in the old build, count)
     todo: list[int] = []
+    counts = np.zeros(len(items), dtype=np.int64)
     for i, (row, parts) in enumerate(items):
         key_parts = parts or [(WINDOW, context(row["doc"], row["heading"]) + row["text"])]
         row["key"] = _cache_key(embedder.name, key_parts)
-        cached = cache.get(row["key"])
-        if cached is None:
+        found = cache.find(row["key"])
+        if found is None:
+            texts = parts or passage_unit_texts(embedder, row["doc"], row["heading"], row["text"])
+            items[i] = (row, texts)
             todo.append(i)
+            counts[i] = len(texts)
         else:
-            vectors[i], kinds[i] = cached
-    if todo:
-        todo_units = []
-        for i in todo:
-            row, parts = items[i]
-            units = parts or passage_unit_texts(embedder, row["doc"], row["heading"], row["text"])
-            items[i] = (row, units)
-            todo_units.append(units)
-        flat = [text for units in todo_units for _, text in units]
-        encoded = embedder.encode(flat, progress=progress and len(flat) > 256)
-        offset = 0
-        for i, units in zip(todo, todo_units, strict=True):
-            vectors[i] = encoded[offset : offset + len(units)]
-            kinds[i] = np.array([kind for kind, _ in units], dtype=np.int32)
-            offset += len(units)
-    dim = embedder.dim if todo or not vectors else next(iter(vectors.values())).shape[1]
+            cached_rows.append((i, found[0], found[1] - found[0]))
+            counts[i] = found[1] - found[0]
+    dim = embedder.dim if todo or cache.vectors is None else int(cache.vectors.shape[1])
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    total = int(offsets[-1])
 
-    all_vectors = np.zeros((sum(len(v) for v in vectors.values()), dim), dtype=np.float32)
-    units = np.zeros((len(all_vectors), 2), dtype=np.int32)
-    offset = 0
-    n_passages = 0
-    n_faqs = 0
+    units = np.zeros((total, 2), dtype=np.int32)
+    n_passages = n_faqs = 0
     for i, (row, _) in enumerate(items):
-        block = vectors[i]
+        start, end = int(offsets[i]), int(offsets[i + 1])
         is_faq = "question" in row
-        owner = n_faqs if is_faq else n_passages
-        all_vectors[offset : offset + len(block)] = block
-        units[offset : offset + len(block), 0] = owner
-        units[offset : offset + len(block), 1] = kinds[i]
-        row["units"] = [offset, offset + len(block)]
-        offset += len(block)
+        units[start:end, 0] = n_faqs if is_faq else n_passages
+        row["units"] = [start, end]
         if is_faq:
             n_faqs += 1
         else:
@@ -382,7 +389,18 @@ def _build_into(
     folder = index_root / f".tmp-{BUILD_PREFIX}{os.getpid()}-{time.time_ns()}"
     folder.mkdir(parents=True)
     try:
-        _write_build(folder, corpus, embedder, passages, faqs, all_vectors, units, dim)
+        # Vectors go straight into the file: a million-passage build never
+        # holds two copies of them in memory.
+        vectors = np.lib.format.open_memmap(
+            folder / "vectors.npy", mode="w+", dtype=np.float32, shape=(total, dim)
+        )
+        for i, old_start, n in cached_rows:
+            start = int(offsets[i])
+            vectors[start : start + n] = cache.vectors[old_start : old_start + n]  # type: ignore[index]
+            units[start : start + n, 1] = cache.kinds[old_start : old_start + n]
+        _encode_into(vectors, units, items, todo, offsets, embedder, progress)
+        _write_build(folder, corpus, embedder, passages, faqs, vectors, units, dim, cache)
+        del vectors
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -399,6 +417,49 @@ def _build_into(
     return folder, report
 
 
+# Texts are encoded in slices of this many, so the model's output for a huge
+# corpus is never held in memory all at once.
+ENCODE_CHUNK = 16_384
+
+
+def _encode_into(
+    vectors: np.ndarray,
+    units: np.ndarray,
+    items: list[tuple[dict[str, Any], list[tuple[int, str]]]],
+    todo: list[int],
+    offsets: np.ndarray,
+    embedder: Embedder,
+    progress: bool,
+) -> None:
+    """Embed the units of the ``todo`` items into their rows of ``vectors``."""
+    texts: list[str] = []
+    rows: list[int] = []
+    for i in todo:
+        start = int(offsets[i])
+        for j, (kind, text) in enumerate(items[i][1]):
+            units[start + j, 1] = kind
+            texts.append(text)
+            rows.append(start + j)
+    if not texts:
+        return
+    # Longest first across the whole build, as the model sorts each call, so
+    # every slice batches texts of similar length and pads little.
+    order = sorted(range(len(texts)), key=lambda t: -len(texts[t]))
+    bar = None
+    if progress and len(texts) > 256:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(texts), desc="embedding", unit="text")
+    for s in range(0, len(order), ENCODE_CHUNK):
+        chunk = order[s : s + ENCODE_CHUNK]
+        encoded = embedder.encode([texts[t] for t in chunk])
+        vectors[np.asarray([rows[t] for t in chunk], dtype=np.int64)] = encoded
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+
+
 def _write_build(
     folder: Path,
     corpus: Corpus,
@@ -408,22 +469,31 @@ def _write_build(
     vectors: np.ndarray,
     units: np.ndarray,
     dim: int,
+    cache: _Cache | None = None,
 ) -> None:
     import bm25s
     import faiss
 
     _write_jsonl(folder / "passages.jsonl", passages)
     _write_jsonl(folder / "faqs.jsonl", faqs)
-    _write_npy(folder / "vectors.npy", vectors)
+    if isinstance(vectors, np.memmap):
+        vectors.flush()
+    else:
+        _write_npy(folder / "vectors.npy", vectors)
     _write_npy(folder / "units.npy", units)
 
-    is_passage = units[:, 1] <= SENTENCE
-    faiss_index = faiss.IndexFlatIP(dim)
-    faiss_index.add(vectors[is_passage])
+    passage_rows = np.flatnonzero(units[:, 1] <= SENTENCE)
+    params = ann.choose(len(passage_rows))
+    centroids = cache.centroids(params) if cache is not None else None
+    faiss_index = ann.build_index(vectors, params, passage_rows, centroids=centroids)
     try:
         faiss.write_index(faiss_index, str(folder / "units.faiss"))
     except RuntimeError as exc:  # FAISS reports a failed write (e.g. a full disk) this way
         raise OSError(f"FAISS could not write units.faiss: {exc}") from exc
+    centroids = ann.centroids_of(faiss_index)
+    if centroids is not None:  # the next build reuses them instead of training again
+        _write_npy(folder / ann.CENTROIDS_FILE, centroids)
+    del faiss_index
 
     # BM25 over whole passages and over single sentences, both with context.
     sentence_terms: list[list[str]] = []
@@ -454,7 +524,7 @@ def _write_build(
         "model_fingerprint": embedder.fingerprint(),
         "dimension": dim,
         "metric": "inner_product",
-        "faiss_index": "IndexFlatIP",
+        "ann": params.to_manifest(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "counts": {
             "documents": len(corpus.documents),

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from qa import ann
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.index import (
@@ -158,6 +159,7 @@ class Retriever:
             self.vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
             self.units = np.load(folder / "units.npy", allow_pickle=False)
             self.index = faiss.read_index(str(folder / "units.faiss"))
+            ann.configure(self.index, ann.AnnParams.from_manifest(self.manifest.get("ann")))
             self.bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, allow_pickle=False)
             self.bm25_sentences = bm25s.BM25.load(
                 str(folder / "bm25_sentences"), mmap=True, allow_pickle=False
