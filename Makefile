@@ -31,4 +31,4 @@ bench: install
 	$(PY) bench/run.py
 
 browser-deps:
-	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+	sh scripts/install-browser.sh
