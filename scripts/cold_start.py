@@ -56,11 +56,22 @@ def one_run(corpus: Path, index: Path) -> float:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(port),
-           "--corpus", str(corpus), "--index", str(index), "--feedback", os.devnull]
+    cmd = [
+        sys.executable,
+        str(ROOT / "app.py"),
+        "--port",
+        str(port),
+        "--corpus",
+        str(corpus),
+        "--index",
+        str(index),
+        "--feedback",
+        os.devnull,
+    ]
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         # Wait for the port to open (a bare connect costs the server nothing),
         # then ask once: that request waits for the model if it is still loading.
