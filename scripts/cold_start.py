@@ -52,7 +52,13 @@ def ask(base: str, question: str, timeout: float = 120) -> dict:
     raise RuntimeError("/ask stream ended without an answer")
 
 
-def one_run(corpus: Path, index: Path) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_run(corpus: Path, index: Path) -> tuple[float, float]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -85,9 +91,10 @@ def one_run(corpus: Path, index: Path) -> float:
                 time.sleep(0.05)
         answer = ask(base, QUESTION)
         elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(proc.pid)
         if not answer.get("answered"):
             raise RuntimeError(f"the question was not answered: {answer}")
-        return elapsed
+        return elapsed, cpu
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -104,12 +111,16 @@ def main() -> int:
 
     if not is_current(args.corpus, args.index):
         print(build(args.corpus, args.index).summary(), file=sys.stderr)
-    times = [one_run(args.corpus, args.index) for _ in range(args.runs)]
-    load = os.getloadavg()[0]
+    load_before = os.getloadavg()[0]
+    runs = [one_run(args.corpus, args.index) for _ in range(args.runs)]
+    times = [t for t, _ in runs]
+    cpus = [c for _, c in runs]
     print(
-        f"cold start to first answer: median {statistics.median(times):.1f} s, "
-        f"runs {', '.join(f'{t:.1f}' for t in times)} s "
-        f"({os.cpu_count()} cores, load average {load:.1f} at the end)"
+        f"cold start to first answer: median {statistics.median(times):.1f} s "
+        f"(runs {', '.join(f'{t:.1f}' for t in times)} s); "
+        f"app CPU time median {statistics.median(cpus):.1f} s; "
+        f"{os.cpu_count()} cores, load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after"
     )
     return 0
 

@@ -8,7 +8,10 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -38,6 +41,8 @@ from qa.embed import Embedder
 from qa.errors import QAError
 from qa.feedback import FeedbackLog, Vote, summarize
 from qa.index import build_dir
+
+from .conftest import ROOT
 
 # Gradio's queue trips pandas deprecation warnings on every event; they are not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
@@ -441,33 +446,91 @@ def test_login_is_required_when_auth_is_set(live: LiveIndex, tmp_path: Path) -> 
         demo.close()
 
 
+def ask_over_http(base: str, question: str, timeout: float = 300) -> Any:
+    """One /ask call over Gradio's plain HTTP API: POST the question, read its event stream."""
+    body = json.dumps({"data": [question]}).encode()
+    request = urllib.request.Request(
+        f"{base}/gradio_api/call/ask", body, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as r:
+        event_id = json.load(r)["event_id"]
+    with urllib.request.urlopen(f"{base}/gradio_api/call/ask/{event_id}", timeout=timeout) as r:
+        event = ""
+        for raw in r:
+            line = raw.decode().strip()
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event == "complete":
+                return json.loads(line.split(":", 1)[1])[0]
+            elif line.startswith("data:") and event == "error":
+                raise RuntimeError(f"/ask answered with an error: {line}")
+    raise RuntimeError("/ask stream ended without an answer")
+
+
+@pytest.fixture
+def app_process(live: LiveIndex, tmp_path: Path) -> Iterator[str]:
+    """`python app.py` in its own process (its own GIL, as in production) over a built index."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop(AUTH_ENV, None)
+    cmd = [
+        sys.executable,
+        str(ROOT / "app.py"),
+        "--port",
+        str(port),
+        "--corpus",
+        str(live.corpus),
+        "--index",
+        str(live.index),
+        "--feedback",
+        str(tmp_path / "v.jsonl"),
+    ]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the app did not start"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 @pytest.mark.slow
 def test_sixteen_clients_asking_fifty_questions_each_see_no_errors(
-    served: tuple[str, Chat],
+    app_process: str, live: LiveIndex
 ) -> None:
-    from gradio_client import Client
-
-    url, chat = served
+    # Plain HTTP clients: gradio_client shares one event stream per client and
+    # can drop a reply when it starts a new request just as the server closes
+    # that stream (seen once in 800 calls with 16 clients in one busy process).
     questions = [IN_SCOPE, OFF_TOPIC, "Where did the defence ministers meet?", "Who is Pal Jonson?"]
-    expected = {q: chat.live.get().ask(q).to_dict() for q in questions}
+    expected = {q: live.get().ask(q).to_dict() for q in questions}
     errors: list[str] = []
     answered = [0] * 16
 
     def client_run(n: int) -> None:
-        try:
-            client = Client(url, verbose=False)
-            for i in range(50):
-                q = questions[(n + i) % len(questions)]
-                if client.predict(q, api_name="/ask") != expected[q]:
+        for i in range(50):
+            q = questions[(n + i) % len(questions)]
+            try:
+                if ask_over_http(app_process, q) != expected[q]:
                     errors.append(f"client {n}: wrong answer to {q!r}")
                 answered[n] += 1
-        except Exception as exc:  # noqa: BLE001 - every failure is collected and reported
-            errors.append(f"client {n}: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - every failure is collected and reported
+                errors.append(f"client {n}, question {i}: {type(exc).__name__}: {exc}")
 
     threads = [threading.Thread(target=client_run, args=(n,)) for n in range(16)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=600)
+        t.join(timeout=900)
     assert errors == []
     assert answered == [50] * 16
