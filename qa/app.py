@@ -11,6 +11,7 @@ last.  docs/app.md describes the page, the API and the settings below.
 # imported inside create_app, so string annotations could not be resolved.
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -196,7 +197,9 @@ class LiveIndex:
     Args:
         corpus: The corpus folder (rebuilt from at start if it changed).
         index: The index folder.
-        model: The model to load, when no ``embedder`` is given.
+        model: The model to answer with, when no ``embedder`` is given.  By
+            default, the model the index was built with (or the default
+            model); an index built with another model is rebuilt at start.
         embedder: A loaded model to use.
     """
 
@@ -205,12 +208,12 @@ class LiveIndex:
         corpus: str | os.PathLike[str],
         index: str | os.PathLike[str],
         *,
-        model: str = DEFAULT_MODEL,
+        model: str | None = None,
         embedder: Embedder | None = None,
     ) -> None:
         self.corpus = Path(corpus)
         self.index = Path(index)
-        self.embedder = embedder or Embedder(model)
+        self.embedder = embedder or Embedder(model or self._built_with() or DEFAULT_MODEL)
         self.notice = ""  # what start-up or the last reload did, for the status line
         self._retriever: Retriever | None = None
         self._error: QAError | None = None
@@ -262,7 +265,7 @@ class LiveIndex:
                 build(self.corpus, self.index, embedder=self.embedder)
             except QAError as err:
                 raise QAError(f"the index is unusable and cannot be rebuilt: {err}") from None
-            self.notice = "The index could not be read, so it was rebuilt at start."
+            self.notice = "The index could not be used, so it was rebuilt at start."
             retriever = load(self.index, embedder=self.embedder)
         if build_error is not None:
             self.notice = (
@@ -271,6 +274,13 @@ class LiveIndex:
             )
             print(f"qa: {self.notice}", file=sys.stderr)
         return retriever
+
+    def _built_with(self) -> str | None:
+        try:
+            manifest = json.loads((build_dir(self.index) / "manifest.json").read_text("utf-8"))
+            return str(manifest["model"])
+        except (QAError, OSError, ValueError, KeyError, TypeError):
+            return None
 
     def _has_build(self) -> bool:
         try:

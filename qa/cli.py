@@ -144,10 +144,16 @@ def _positive(value: str) -> int:
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--corpus", default="corpus")
-    p.add_argument("--index", default="index")
-    p.add_argument("--model", default=DEFAULT_MODEL)
+    p.add_argument("--port", type=int, default=7860, help="port to bind (default: 7860)")
+    p.add_argument(
+        "--corpus", default="corpus", help="corpus folder, rebuilt from at start if it changed"
+    )
+    p.add_argument("--index", default="index", help="index folder (default: index)")
+    p.add_argument(
+        "--model",
+        help="model to answer with (default: the one the index was built with, "
+        f"or {DEFAULT_MODEL})",
+    )
     p.add_argument(
         "--feedback",
         default=DEFAULT_FEEDBACK_LOG,

@@ -254,8 +254,22 @@ def test_start_rebuilds_an_unreadable_index(live: LiveIndex, embedder: Embedder)
     (build_dir(live.index) / "vectors.npy").write_bytes(b"not numpy")
     again = LiveIndex(live.corpus, live.index, embedder=embedder)
     again.prepare()
-    assert "could not be read, so it was rebuilt" in again.notice
+    assert "could not be used, so it was rebuilt" in again.notice
     assert again.get().ask(IN_SCOPE).answered
+
+
+def test_start_uses_the_model_the_index_was_built_with(live: LiveIndex) -> None:
+    manifest_path = build_dir(live.index) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["model"] = "no-such-model"
+    manifest_path.write_text(json.dumps(manifest))
+    again = LiveIndex(live.corpus, live.index)
+    assert again.embedder.name == "no-such-model"
+    again.prepare()
+    with pytest.raises(QAError) as err:
+        again.get()
+    assert "cannot load model 'no-such-model'" in str(err.value) and "--model" in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_start_serves_the_old_index_when_the_rebuild_fails(
