@@ -1,9 +1,10 @@
 """The chat page: Gradio over the library, with a JSON API, live index reload and feedback.
 
-Start-up is arranged for a short cold start: the model loads (and, if the
-corpus changed, the index is rebuilt) in a background thread while Gradio is
-imported and its server starts; the first question waits for whichever is
-last.  docs/app.md describes the page, the API and the settings below.
+Start-up is arranged so the page is up fast: Gradio is imported and its
+server started first, then the model loads (and, if the corpus changed, the
+index is rebuilt) in a background thread while the server already serves
+the page; questions wait for it.  docs/app.md describes the page, the API
+and the settings below.
 """
 
 # No `from __future__ import annotations` here: Gradio reads the handlers'
@@ -511,7 +512,7 @@ def create_app(chat: Chat) -> Any:
                 clear = gr.Button(
                     "Clear", elem_id="qa-clear", variant="secondary", scale=1, min_width=80
                 )
-            status = gr.HTML(elem_id="qa-status")
+            status = gr.HTML("<span>Loading the index and the model …</span>", elem_id="qa-status")
         votes = gr.State({})
 
         outputs = [question, chatbot, votes, status]
@@ -594,7 +595,6 @@ def serve(args: argparse.Namespace) -> int:
     try:
         auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
         live = LiveIndex(args.corpus, args.index, model=args.model)
-        live.start()  # model and index load while gradio imports and the server starts
         demo, _ = launch(
             Chat(live, FeedbackLog(args.feedback)),
             host=args.host,
@@ -602,6 +602,9 @@ def serve(args: argparse.Namespace) -> int:
             share=args.share,
             auth=auth,
         )
+        # Only now: imports hold the GIL, so loading the model alongside Gradio's
+        # import delayed the page by seconds and brought the first answer no sooner.
+        live.start()
     except QAError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return 1
