@@ -86,7 +86,7 @@ class Embedder:
         """Word-piece tokens per text, without the special tokens."""
         tokenizer = self.model.tokenizer
         with self._lock:
-            ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+            ids = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
         return [len(i) for i in ids]
 
     def encode(

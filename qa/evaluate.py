@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,11 +69,11 @@ class EvalReport:
             lines.append(f"declined {kind:<13}{_frac(rate, self.out_of_scope[kind])}")
         if self.reliability:
             lines.append("")
-            lines.append("reliability (answered in-scope questions, by confidence)")
-            lines.append("  confidence    n   mean conf  hit rate  gap")
+            lines.append("reliability (answered in-scope questions, in deciles of confidence)")
+            lines.append("  confidence range    n   mean conf  hit rate  gap")
             for b in self.reliability:
                 lines.append(
-                    f"  {b['low']:.1f}-{b['high']:.1f}  {int(b['n']):5d}   {b['confidence']:.3f}"
+                    f"  {b['low']:.3f}-{b['high']:.3f}  {int(b['n']):5d}   {b['confidence']:.3f}"
                     f"      {b['hit_rate']:.3f}   {b['hit_rate'] - b['confidence']:+.3f}"
                 )
         if self.misses:
@@ -206,17 +206,22 @@ def _faq_position(retriever: Retriever, answer: Any) -> int | None:
 def reliability_table(
     pairs: list[tuple[float, bool]], bins: int = RELIABILITY_BINS
 ) -> list[dict[str, float]]:
-    """Hit rate against mean confidence, in equal-width confidence bins."""
-    grouped: dict[int, list[tuple[float, bool]]] = defaultdict(list)
-    for conf, hit in pairs:
-        grouped[min(bins - 1, int(conf * bins))].append((conf, hit))
+    """Hit rate against mean confidence, in bins of equal count.
+
+    Equal-count bins (deciles of confidence) keep every bin's hit rate
+    meaningful; equal-width bins leave some bins with a handful of answers.
+    """
+    ordered = sorted(pairs, key=lambda p: p[0])
+    n = len(ordered)
     table = []
-    for b in sorted(grouped):
-        items = grouped[b]
+    for b in range(min(bins, n)):
+        items = ordered[b * n // bins : (b + 1) * n // bins]
+        if not items:
+            continue
         table.append(
             {
-                "low": b / bins,
-                "high": (b + 1) / bins,
+                "low": items[0][0],
+                "high": items[-1][0],
                 "n": float(len(items)),
                 "confidence": sum(c for c, _ in items) / len(items),
                 "hit_rate": sum(h for _, h in items) / len(items),

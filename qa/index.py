@@ -41,14 +41,14 @@ from qa.text import split_sentences, terms
 FORMAT_VERSION = 1
 # Bump when the texts that get embedded for a passage change, so cached
 # vectors from an older scheme are not reused.
-UNIT_SCHEME = 1
+UNIT_SCHEME = 2
 CURRENT = "current"
 LOCK_NAME = ".build.lock"
 BUILD_PREFIX = "build-"
 LOCK_WAIT_SECONDS = 600
 
 # Unit kinds: what each stored vector embeds.
-WINDOW, SENTENCE, FAQ_QUESTION, FAQ_PAIR = 0, 1, 2, 3
+WINDOW, SENTENCE, FAQ_QUESTION, FAQ_ANSWER, FAQ_PAIR = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -153,16 +153,32 @@ def build_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Non
 # ---------------------------------------------------------------- units
 
 
-def passage_unit_texts(embedder: Embedder, heading: str, text: str) -> list[tuple[int, str]]:
+def context(title: str, heading: str) -> str:
+    """What is put before a passage's text when it is embedded or indexed.
+
+    The title and heading say what a paragraph is about even when the
+    paragraph itself only says "he" or "the force" (docs/retrieval.md).
+    """
+    return f"{title}. {heading}. " if heading else f"{title}. "
+
+
+def passage_sentences(text: str) -> list[str]:
+    return split_sentences(text) or [text]
+
+
+def passage_unit_texts(
+    embedder: Embedder, title: str, heading: str, text: str
+) -> list[tuple[int, str]]:
     """The texts embedded for one passage: its windows, then its sentences.
 
     A window is as many whole sentences as fit the model's window, so a long
     paragraph is embedded as several windows; a one-window paragraph is just
-    its text.  Sentences let a question match one line of a long paragraph.
+    its text.  Sentences let a question match one line of a long paragraph,
+    and pick the sentence to highlight.  Each text starts with the context.
     """
-    del heading  # not embedded: see docs/retrieval.md for the measurement
-    sentences = split_sentences(text) or [text]
-    budget = embedder.max_tokens - 2  # [CLS] and [SEP]
+    prefix = context(title, heading)
+    sentences = passage_sentences(text)
+    budget = embedder.max_tokens - 2 - embedder.count_tokens([prefix])[0]
     counts = embedder.count_tokens(sentences)
     windows: list[str] = []
     current: list[str] = []
@@ -174,14 +190,14 @@ def passage_unit_texts(embedder: Embedder, heading: str, text: str) -> list[tupl
         current.append(sentence)
         used += count
     windows.append(" ".join(current))
-    units = [(WINDOW, w) for w in windows]
+    units = [(WINDOW, prefix + w) for w in windows]
     if len(sentences) > 1:
-        units += [(SENTENCE, s) for s in sentences]
+        units += [(SENTENCE, prefix + s) for s in sentences]
     return units
 
 
 def faq_unit_texts(question: str, answer: str) -> list[tuple[int, str]]:
-    return [(FAQ_QUESTION, question), (FAQ_PAIR, f"{question} {answer}")]
+    return [(FAQ_QUESTION, question), (FAQ_ANSWER, answer), (FAQ_PAIR, f"{question} {answer}")]
 
 
 def _cache_key(model: str, parts: list[tuple[int, str]]) -> str:
@@ -315,7 +331,7 @@ def _build_into(
     kinds: dict[int, np.ndarray] = {}
     todo: list[int] = []
     for i, (row, parts) in enumerate(items):
-        key_parts = parts or [(WINDOW, row["text"])]
+        key_parts = parts or [(WINDOW, context(row["doc"], row["heading"]) + row["text"])]
         row["key"] = _cache_key(embedder.name, key_parts)
         cached = cache.get(row["key"])
         if cached is None:
@@ -326,7 +342,7 @@ def _build_into(
         todo_units = []
         for i in todo:
             row, parts = items[i]
-            units = parts or passage_unit_texts(embedder, row["heading"], row["text"])
+            units = parts or passage_unit_texts(embedder, row["doc"], row["heading"], row["text"])
             items[i] = (row, units)
             todo_units.append(units)
         flat = [text for units in todo_units for _, text in units]
@@ -400,9 +416,27 @@ def _write_build(
     faiss_index.add(vectors[is_passage])
     faiss.write_index(faiss_index, str(folder / "units.faiss"))
 
-    bm25 = bm25s.BM25()
-    bm25.index([terms(f"{p['heading']} {p['text']}") for p in passages], show_progress=False)
-    bm25.save(str(folder / "bm25"))
+    # BM25 over whole passages and over single sentences, both with context.
+    sentence_terms: list[list[str]] = []
+    sentence_owner: list[int] = []
+    passage_terms: list[list[str]] = []
+    for number, p in enumerate(passages):
+        prefix = terms(context(p["doc"], p["heading"]))
+        sentences = [terms(s) for s in passage_sentences(p["text"])]
+        passage_terms.append(prefix + [t for s in sentences for t in s])
+        sentence_terms += [prefix + s for s in sentences]
+        sentence_owner += [number] * len(sentences)
+    # FAQ pairs get their own small BM25 index: the FAQ section is matched as
+    # a corpus of its own (docs/retrieval.md).
+    faq_terms = [terms(f"{f['question']} {f['answer']}") for f in faqs]
+    indexes = [("bm25", passage_terms), ("bm25_sentences", sentence_terms)]
+    if faqs:
+        indexes.append(("bm25_faqs", faq_terms))
+    for name, corpus_terms in indexes:
+        bm25 = bm25s.BM25()
+        bm25.index(corpus_terms, show_progress=False)
+        bm25.save(str(folder / name))
+    _write_npy(folder / "sentence_passage.npy", np.array(sentence_owner, dtype=np.int32))
 
     manifest = {
         "format_version": FORMAT_VERSION,

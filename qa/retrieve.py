@@ -13,20 +13,24 @@ import numpy as np
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.index import (
+    FAQ_ANSWER,
     FAQ_PAIR,
     FAQ_QUESTION,
     FORMAT_VERSION,
     SENTENCE,
     WINDOW,
     build_dir,
+    passage_sentences,
     read_jsonl,
 )
 from qa.scoring import Scorer
-from qa.text import split_sentences, terms
+from qa.text import _stemmer, content_words, information, terms
 
 # Longer questions are cut: the model reads at most 256 word pieces anyway.
 MAX_QUESTION_CHARS = 1000
 SOURCES = 3
+# An FAQ pair is shown when its section more likely covers the question than not.
+FAQ_SHOW = 0.5
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,13 @@ class Retriever:
             self.units = np.load(self.folder / "units.npy", allow_pickle=False)
             self.index = faiss.read_index(str(self.folder / "units.faiss"))
             self.bm25 = bm25s.BM25.load(str(self.folder / "bm25"), mmap=True)
+            self.bm25_sentences = bm25s.BM25.load(str(self.folder / "bm25_sentences"), mmap=True)
+            self.bm25_faqs = (
+                bm25s.BM25.load(str(self.folder / "bm25_faqs"), mmap=True) if self.faqs else None
+            )
+            self.sentence_passage = np.load(
+                self.folder / "sentence_passage.npy", allow_pickle=False
+            )
             counts = self.manifest["counts"]
             dim = int(self.manifest["dimension"])
         except QAError:
@@ -156,6 +167,8 @@ class Retriever:
         self._passage_units = np.flatnonzero(self.units[:, 1] <= SENTENCE)
         self.scorer = Scorer.default()
         self._vocab = set(self.bm25.vocab_dict)
+        self._faq_vocab = set(self.bm25_faqs.vocab_dict) if self.bm25_faqs else set()
+        self._stem = _stemmer().stemWords
 
     # ------------------------------------------------------------ public
 
@@ -195,7 +208,7 @@ class Retriever:
             )
         ranked = self._rank(text)
         decision = self.scorer.decide(ranked)
-        faq = self._match_faq(ranked[0]["qvec"], text, ranked[0] if decision.answered else None)
+        faq = self._match_faq(text, ranked[0]["qvec"]) if decision.answered else None
         if not decision.answered:
             return Answer(
                 text,
@@ -239,53 +252,107 @@ class Retriever:
 
     # ------------------------------------------------------------ scoring
 
-    def _rank(self, text: str) -> list[dict[str, Any]]:
-        qvec = self.embedder.encode([text])[0]
-        qterms = [t for t in terms(text) if t in self._vocab]
-        n = len(self.passages)
-        k = min(len(self._passage_units), max(64, 8 * self.scorer.candidates))
-        scores, ids = self.index.search(qvec[None, :], k)
+    def _rank(self, text: str, qvec: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """Candidate passages with their signals and fused score, best first.
+
+        One query encoding; the rest is dot products and two BM25 lookups.
+        Candidates are the best passages by either signal; their signals are
+        computed exactly from the stored vectors.
+        """
+        if qvec is None:
+            qvec = self.embedder.encode([text])[0]
+        qterms = terms(text)
+        known = [t for t in qterms if t in self._vocab]
+        want = self.scorer.candidates
+        k = min(len(self._passage_units), max(64, 8 * want))
+        _, ids = self.index.search(qvec[None, :], k)
         candidates: dict[int, None] = {}
         for unit in ids[0]:
             if unit >= 0:
                 candidates[int(self.units[self._passage_units[unit], 0])] = None
-            if len(candidates) >= self.scorer.candidates:
+            if len(candidates) >= want:
                 break
-        bm25 = self.bm25.get_scores(qterms) if qterms else np.zeros(n, dtype=np.float32)
-        if qterms:
-            for p in np.argsort(-bm25)[: self.scorer.candidates]:
-                if bm25[p] > 0:
-                    candidates[int(p)] = None
+        n = len(self.passages)
+        bm25 = self.bm25.get_scores(known) if known else np.zeros(n, dtype=np.float32)
+        bm25_sent = (
+            self.bm25_sentences.get_scores(known)
+            if known
+            else np.zeros(len(self.sentence_passage), dtype=np.float32)
+        )
+        best_sent = np.zeros(n, dtype=np.float32)
+        np.maximum.at(best_sent, self.sentence_passage, bm25_sent)
+        if known:
+            for scores in (bm25, best_sent):
+                for p in np.argpartition(-scores, min(want, n) - 1)[:want]:
+                    if scores[p] > 0:
+                        candidates[int(p)] = None
         bm25_max = float(bm25.max()) if n else 0.0
+        sent_max = float(best_sent.max()) if n else 0.0
+        coverage = self._coverage(text, self._vocab)
         rows = []
         for p in candidates:
             start, end = self.passages[p]["units"]
             sims = np.asarray(self.vectors[start:end]) @ qvec
             kinds = self.units[start:end, 1]
-            window = float(sims[kinds == WINDOW].max())
-            sentence = float(sims[kinds == SENTENCE].max()) if (kinds == SENTENCE).any() else window
+            dense = float(sims[kinds == WINDOW].max())
+            sentence = float(sims[kinds == SENTENCE].max()) if (kinds == SENTENCE).any() else dense
             rows.append(
                 {
                     "id": p,
                     "qvec": qvec,
-                    "dense": window,
+                    "dense": dense,
                     "dense_sentence": sentence,
-                    "bm25": float(bm25[p]),
                     "bm25_rel": float(bm25[p]) / bm25_max if bm25_max > 0 else 0.0,
-                    "coverage": len(qterms) / max(1, len(terms(text))),
+                    "bm25_sentence_rel": float(best_sent[p]) / sent_max if sent_max > 0 else 0.0,
+                    **coverage,
                     "sims": sims,
                     "kinds": kinds,
                 }
             )
+        _add_gaps(rows)
         self.scorer.score(rows)
         rows.sort(key=lambda r: -r["score"])
+        if rows:
+            rows[0]["agree"] = float(
+                rows[0]["id"] == max(rows, key=lambda r: r["dense_sentence"])["id"]
+                and rows[0]["id"] == max(rows, key=lambda r: r["bm25_rel"])["id"]
+            )
         return rows
+
+    def _coverage(self, text: str, vocab: set[str]) -> dict[str, float]:
+        """How much of the question the corpus mentions at all.
+
+        ``coverage`` is the share of the question's content words found in the
+        corpus; ``info_coverage`` weighs each word by how rare it is in
+        English, so a missing name or topic word counts more than a missing
+        "happen"; ``missing_info`` is the rarest word the corpus lacks.
+        """
+        words = content_words(text)
+        if not words:
+            return {"coverage": 0.0, "info_coverage": 0.0, "missing_info": 0.0}
+        found = [t in vocab for t in self._stem(words)]
+        info = [information(w) for w in words]
+        total = sum(info)
+        return {
+            "coverage": sum(found) / len(words),
+            "info_coverage": sum(i for i, ok in zip(info, found, strict=True) if ok) / total
+            if total > 0
+            else 0.0,
+            "missing_info": max(
+                (i for i, ok in zip(info, found, strict=True) if not ok), default=0.0
+            ),
+        }
+
+    def windows(self, passage_id: int) -> np.ndarray:
+        """The window vectors of one passage."""
+        start, end = self.passages[passage_id]["units"]
+        return np.asarray(self.vectors[start:end])[self.units[start:end, 1] == WINDOW]
 
     def _passage(self, row: dict[str, Any], *, with_sentence: bool) -> Passage:
         p = self.passages[row["id"]]
         sentence = ""
         if with_sentence:
-            sentences = split_sentences(p["text"])
+            sentences = passage_sentences(p["text"])
             sent_sims = row["sims"][row["kinds"] == SENTENCE]
             if len(sentences) == len(sent_sims) and len(sentences) > 1:
                 sentence = sentences[int(np.argmax(sent_sims))]
@@ -295,24 +362,55 @@ class Retriever:
             p["text"], p["heading"], p["doc"], row["score"], row["id"], p["path"], sentence
         )
 
-    def _match_faq(self, qvec: np.ndarray, text: str, top: dict[str, Any] | None) -> FAQ | None:
-        if not self.faqs:
+    def _match_faq(self, text: str, qvec: np.ndarray) -> FAQ | None:
+        """The FAQ pair that answers the question, if one does.
+
+        The FAQ section is scored as a small corpus of its own, with the same
+        fitted ranker and in-scope model as the passages: its best pair is
+        shown when that model finds it more likely than not that the FAQ
+        section covers the question.  No FAQ-specific parameter is fitted.
+        """
+        if not self.faqs or self.bm25_faqs is None:
             return None
-        best = None
-        for f in self.faqs:
+        known = [t for t in terms(text) if t in self._faq_vocab]
+        bm25 = self.bm25_faqs.get_scores(known) if known else np.zeros(len(self.faqs))
+        top_bm25 = float(bm25.max())
+        coverage = self._coverage(text, self._faq_vocab)
+        rows = []
+        for i, f in enumerate(self.faqs):
             start, end = f["units"]
             sims = np.asarray(self.vectors[start:end]) @ qvec
-            kinds = self.units[start:end, 1]
-            q = float(sims[kinds == FAQ_QUESTION].max())
-            qa = float(sims[kinds == FAQ_PAIR].max())
-            score = self.scorer.faq_score(q, qa)
-            if best is None or score > best[0]:
-                best = (score, f)
-        assert best is not None
-        score, f = best
-        if score < self.scorer.faq_threshold:
+            kinds = list(self.units[start:end, 1])
+            relative = float(bm25[i]) / top_bm25 if top_bm25 > 0 else 0.0
+            rows.append(
+                {
+                    "id": i,
+                    "dense": float(sims[kinds.index(FAQ_PAIR)]),
+                    "dense_sentence": float(
+                        max(sims[kinds.index(FAQ_QUESTION)], sims[kinds.index(FAQ_ANSWER)])
+                    ),
+                    "bm25_rel": relative,
+                    "bm25_sentence_rel": relative,
+                    **coverage,
+                }
+            )
+        _add_gaps(rows)
+        self.scorer.score(rows)
+        rows.sort(key=lambda r: -r["score"])
+        probability = self.scorer.covers(rows)
+        if probability < FAQ_SHOW:
             return None
-        return FAQ(f["question"], f["answer"], score, f["doc"])
+        f = self.faqs[rows[0]["id"]]
+        return FAQ(f["question"], f["answer"], probability, f["doc"])
+
+
+def _add_gaps(rows: list[dict[str, Any]]) -> None:
+    """Each candidate's dense scores relative to the best candidate's."""
+    top_dense = max(r["dense"] for r in rows)
+    top_sentence = max(r["dense_sentence"] for r in rows)
+    for row in rows:
+        row["dense_gap"] = row["dense"] - top_dense
+        row["dense_sentence_gap"] = row["dense_sentence"] - top_sentence
 
 
 def _clean_question(question: object) -> tuple[str, str]:

@@ -1,7 +1,13 @@
 """Turning retrieval signals into a ranking, a decline decision and a confidence.
 
-Every number here comes from ``qa/scoring.json``, written by
-``scripts/fit_scoring.py`` from labelled questions; docs/retrieval.md says how.
+Three small linear models, all fit by ``scripts/fit_scoring.py`` on labelled
+questions and stored in ``qa/scoring.json`` (docs/retrieval.md explains them):
+
+* ``rank``: fuses dense and BM25 signals into one score per passage;
+* ``in_scope``: the probability that the corpus covers the question at all;
+  below its threshold the bot declines (FAQ sections are judged by it too);
+* ``correct``: the probability that the top passage is the right one, shown
+  as the answer's confidence.
 """
 
 from __future__ import annotations
@@ -14,29 +20,87 @@ from typing import Any
 
 PARAMS_FILE = Path(__file__).with_name("scoring.json")
 
+RANK_FEATURES = (
+    "dense",
+    "dense_sentence",
+    "dense_gap",
+    "dense_sentence_gap",
+    "bm25_rel",
+    "bm25_sentence_rel",
+)
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
+
+
+@dataclass(frozen=True)
+class Linear:
+    """``bias + sum(weight * feature)``, optionally squashed to a probability."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float = 0.0
+    threshold: float = 0.5
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Linear:
+        return cls(
+            tuple(d["features"]),
+            tuple(float(w) for w in d["weights"]),
+            float(d.get("bias", 0.0)),
+            float(d.get("threshold", 0.5)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "weights": [round(w, 6) for w in self.weights],
+            "bias": round(self.bias, 6),
+            "threshold": round(self.threshold, 6),
+        }
+
+    def value(self, row: dict[str, float]) -> float:
+        return self.bias + sum(w * row[f] for f, w in zip(self.features, self.weights, strict=True))
+
+    def probability(self, row: dict[str, float]) -> float:
+        return sigmoid(self.value(row))
+
 
 @dataclass(frozen=True)
 class Decision:
     answered: bool
     confidence: float
+    in_scope: float
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
+def answer_features(ranked: list[dict[str, Any]]) -> dict[str, float]:
+    """Signals about the question as a whole, from its ranked candidates."""
+    top = ranked[0]
+    second = ranked[1] if len(ranked) > 1 else None
+    return {
+        "score": top["score"],
+        "margin": top["score"] - (second["score"] if second else top["score"] - 1.0),
+        "dense": top["dense"],
+        "dense_sentence": top["dense_sentence"],
+        "bm25_rel": top["bm25_rel"],
+        "bm25_second": second["bm25_rel"] if second else 0.0,
+        "coverage": top["coverage"],
+        "info_coverage": top["info_coverage"],
+        "missing_info": top["missing_info"],
+        "agree": top.get("agree", 0.0),
+    }
 
 
 class Scorer:
-    """Linear fusion of dense and BM25 signals, plus logistic decline/confidence."""
+    """The three fitted models, loaded from ``qa/scoring.json``."""
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
-        self.rank_weights: dict[str, float] = params["rank"]["weights"]
-        self.candidates: int = int(params["rank"].get("candidates", 20))
-        self.confidence_weights: dict[str, float] = params["confidence"]["weights"]
-        self.confidence_bias: float = params["confidence"]["bias"]
-        self.decline_below: float = params["confidence"]["decline_below"]
-        self.faq_weights: dict[str, float] = params["faq"]["weights"]
-        self.faq_threshold: float = params["faq"]["threshold"]
+        self.rank = Linear.from_dict(params["rank"])
+        self.in_scope = Linear.from_dict(params["in_scope"])
+        self.correct = Linear.from_dict(params["correct"])
+        self.candidates = int(params.get("candidates", 20))
 
     @classmethod
     def default(cls) -> Scorer:
@@ -44,33 +108,19 @@ class Scorer:
 
     def score(self, rows: list[dict[str, Any]]) -> None:
         """Set ``row["score"]`` on every candidate."""
-        w = self.rank_weights
         for row in rows:
-            row["score"] = sum(w[name] * row[name] for name in w)
-
-    def features(self, ranked: list[dict[str, Any]]) -> dict[str, float]:
-        top = ranked[0]
-        second = ranked[1]["score"] if len(ranked) > 1 else 0.0
-        return {
-            "score": top["score"],
-            "margin": top["score"] - second,
-            "dense": top["dense"],
-            "dense_sentence": top["dense_sentence"],
-            "bm25_rel": top["bm25_rel"],
-            "coverage": top["coverage"],
-        }
+            row["score"] = self.rank.value(row)
 
     def decide(self, ranked: list[dict[str, Any]]) -> Decision:
         """Whether to answer with ``ranked[0]``, and how sure we are it is right."""
         if not ranked:
-            return Decision(False, 0.0)
-        feats = self.features(ranked)
-        z = self.confidence_bias + sum(
-            w * feats[name] for name, w in self.confidence_weights.items()
-        )
-        confidence = _sigmoid(z)
-        return Decision(confidence >= self.decline_below, confidence)
+            return Decision(False, 0.0, 0.0)
+        feats = answer_features(ranked)
+        in_scope = self.in_scope.probability(feats)
+        correct = self.correct.probability(feats)
+        answered = in_scope >= self.in_scope.threshold
+        return Decision(answered, correct if answered else correct * in_scope, in_scope)
 
-    def faq_score(self, question_sim: float, pair_sim: float) -> float:
-        w = self.faq_weights
-        return w["question"] * question_sim + w["pair"] * pair_sim
+    def covers(self, ranked: list[dict[str, Any]]) -> float:
+        """The probability that the texts behind ``ranked`` cover the question."""
+        return self.in_scope.probability(answer_features(ranked)) if ranked else 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 # A sentence ends at . ! or ? (plus closing quotes/brackets) followed by space
 # and something that can start a sentence.  Common abbreviations and initials
@@ -46,13 +47,31 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+    # bm25s's own English list has 33 words and keeps "what", "has", "did":
+    # in a small corpus those outweigh the words that matter.
+    path = Path(__file__).with_name("stopwords_en.txt")
+    lines = path.read_text("utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
 
-    return frozenset(STOPWORDS_EN)
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words of ``text`` that are not stop words."""
+    stop = _stopwords()
+    return [w for w in _TOKEN.findall(text.lower()) if w not in stop]
 
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words of ``text``, for BM25 and overlap."""
-    stop = _stopwords()
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
-    return list(_stemmer().stemWords(words))
+    return list(_stemmer().stemWords(content_words(text)))
+
+
+def information(word: str) -> float:
+    """How surprising ``word`` is in general English, in digits: -log10 of its
+    frequency (common words about 3-4, rare names up to 9).
+
+    This weighs question words independently of the corpus: a small corpus
+    cannot tell a rare word from a common one.
+    """
+    from wordfreq import zipf_frequency  # word frequencies from many English sources
+
+    return 9.0 - zipf_frequency(word, "en")

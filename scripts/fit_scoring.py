@@ -1,0 +1,332 @@
+"""Fit qa/scoring.json from labelled questions: the ranker, the decline model
+and the confidence model.  docs/retrieval.md explains each.
+
+    python scripts/fit_scoring.py                       # fit on SQuAD dev, write qa/scoring.json
+    python scripts/fit_scoring.py --check ../shared/eval/article_dev.jsonl
+    python scripts/fit_scoring.py --questions my.jsonl --corpus my-corpus/ --out my-scoring.json
+
+The questions use the ``qa eval`` format.  Every figure printed is
+out-of-fold: cross-validation leaves whole documents out, so no document's
+questions are scored by a model fitted on them.  The script uses the
+product's own code (``qa.build``, ``Retriever._rank``), so the fitted
+features are exactly the ones the retriever computes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import qa  # noqa: E402
+from qa.embed import Embedder  # noqa: E402
+from qa.evaluate import read_questions, reliability_table  # noqa: E402
+from qa.retrieve import Retriever  # noqa: E402
+from qa.scoring import RANK_FEATURES, Linear, answer_features  # noqa: E402
+
+IN_SCOPE_FEATURES = ("dense_sentence", "info_coverage", "missing_info", "score")
+CORRECT_FEATURES = ("score", "margin", "dense", "dense_sentence", "bm25_second", "agree")
+# Share of covered questions the decline threshold lets through.  SQuAD's
+# questions reuse their paragraph's words, so they match far better than a
+# reader's paraphrases do; a threshold that turns away 2% of them turns away
+# many more real questions.  docs/retrieval.md shows the trade-off.
+ANSWER_RATE = 0.995
+SAMPLE_PER_DOC = 60  # questions per document in the leave-out settings, to keep the fit quick
+SEED = 13
+
+
+class MemoEmbedder(Embedder):
+    """Encodes each distinct text once across the many indexes built here,
+    and across runs when given a cache folder."""
+
+    def __init__(self, cache: Path | None = None) -> None:
+        super().__init__()
+        self.memo: dict[str, np.ndarray] = {}
+        self.cache = cache
+        if cache and (cache / "texts.json").is_file():
+            texts = json.loads((cache / "texts.json").read_text())
+            vectors = np.load(cache / "vectors.npy", allow_pickle=False)
+            self.memo = dict(zip(texts, vectors, strict=True))
+
+    def save(self) -> None:
+        if self.cache:
+            self.cache.mkdir(parents=True, exist_ok=True)
+            (self.cache / "texts.json").write_text(json.dumps(list(self.memo)))
+            np.save(self.cache / "vectors.npy", np.stack(list(self.memo.values())))
+
+    def encode(self, texts: list[str], **kwargs: Any) -> np.ndarray:
+        new = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if new:
+            for t, v in zip(new, super().encode(new, batch_size=64), strict=True):
+                self.memo[t] = v
+        return np.stack([self.memo[t] for t in texts])
+
+
+def hit(text: str, needles: list[str]) -> bool:
+    return any(n in text for n in needles)
+
+
+def build_subset(corpus: Path, files: list[Path], embedder: Embedder, tmp: Path) -> Retriever:
+    folder = Path(tempfile.mkdtemp(dir=tmp))
+    (folder / "corpus").mkdir()
+    for f in files:
+        (folder / "corpus" / f.name).write_bytes(f.read_bytes())
+    qa.build(folder / "corpus", folder / "index", embedder=embedder)
+    return qa.load(folder / "index", embedder=embedder)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> LogisticRegression:
+    model = LogisticRegression(C=c, max_iter=2000)
+    model.fit(x, y)
+    return model
+
+
+def to_linear(
+    model: LogisticRegression, features: tuple[str, ...], threshold: float = 0.5
+) -> Linear:
+    return Linear(
+        features, tuple(float(w) for w in model.coef_[0]), float(model.intercept_[0]), threshold
+    )
+
+
+def matrix(rows: list[dict[str, float]], features: tuple[str, ...]) -> np.ndarray:
+    return np.array([[r[f] for f in features] for r in rows], dtype=np.float64)
+
+
+def out_of_fold(
+    rows: list[dict[str, Any]], features: tuple[str, ...], label: str, c: float = 1.0
+) -> np.ndarray:
+    """Probabilities for each row from a model fit without its document."""
+    docs = sorted({r["doc"] for r in rows})
+    probs = np.zeros(len(rows))
+    x, y = matrix(rows, features), np.array([r[label] for r in rows])
+    for doc in docs:
+        test = np.array([r["doc"] == doc for r in rows])
+        if len(set(y[~test])) < 2:
+            continue
+        probs[test] = fit_logistic(x[~test], y[~test], c).predict_proba(x[test])[:, 1]
+    return probs
+
+
+# ------------------------------------------------------------------ ranker
+
+
+def fit_ranker(retriever: Retriever, questions: list[dict[str, Any]]) -> tuple[Linear, dict]:
+    """Pointwise logistic regression: is this candidate the right passage?"""
+    rows = []
+    for i, q in enumerate(questions):
+        for cand in retriever._rank(q["question"], q["qvec"]):
+            text = retriever.passages[cand["id"]]["text"]
+            rows.append(
+                {
+                    **{f: cand[f] for f in RANK_FEATURES},
+                    "y": hit(text, q["passage_any"]),
+                    "q": i,
+                    "doc": q["doc"],
+                }
+            )
+    x, y = matrix(rows, RANK_FEATURES), np.array([r["y"] for r in rows])
+    # Out-of-fold ranking quality, leaving each document's questions out.
+    ranks = []
+    for doc in sorted({r["doc"] for r in rows}):
+        test = np.array([r["doc"] == doc for r in rows])
+        model = fit_logistic(x[~test], y[~test])
+        scores = model.decision_function(x[test])
+        by_q: dict[int, list[tuple[float, bool]]] = defaultdict(list)
+        for r, s in zip((r for r, t in zip(rows, test, strict=True) if t), scores, strict=True):
+            by_q[r["q"]].append((s, r["y"]))
+        for cands in by_q.values():
+            order = [y for _, y in sorted(cands, key=lambda c: -c[0])]
+            ranks.append(order.index(True) if True in order else None)
+    n = len(questions)
+    cv = {
+        "hit@1": sum(r == 0 for r in ranks) / n,
+        "hit@5": sum(r is not None and r < 5 for r in ranks) / n,
+        "mrr": sum(1 / (r + 1) for r in ranks if r is not None) / n,
+    }
+    model = fit_logistic(x, y)
+    linear = to_linear(model, RANK_FEATURES)
+    return Linear(linear.features, linear.weights, 0.0), cv
+
+
+# ------------------------------------------------------------------ decline + confidence
+
+
+def question_rows(
+    retriever: Retriever, questions: list[dict[str, Any]], in_scope: bool, setting: str
+) -> list[dict[str, Any]]:
+    rows = []
+    for q in questions:
+        ranked = retriever._rank(q["question"], q["qvec"])
+        feats = answer_features(ranked)
+        top = retriever.passages[ranked[0]["id"]]["text"]
+        rows.append(
+            {
+                **feats,
+                "in_scope": int(in_scope),
+                "doc": q["doc"],
+                "setting": setting,
+                "correct": int(in_scope and hit(top, q["passage_any"])),
+                "top_id": ranked[0]["id"],
+                "qvec": q["qvec"],
+                "question": q["question"],
+            }
+        )
+    return rows
+
+
+# ------------------------------------------------------------------ main
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    shared = ROOT.parent / "shared" / "eval"
+    ap.add_argument("--corpus", type=Path, default=shared / "squad2-dev" / "corpus")
+    ap.add_argument("--questions", type=Path, default=shared / "squad2-dev" / "questions.jsonl")
+    ap.add_argument("--out", type=Path, default=ROOT / "qa" / "scoring.json")
+    ap.add_argument(
+        "--check",
+        type=Path,
+        action="append",
+        default=[],
+        help="a question file to report on with the fitted parameters (not fitted on)",
+    )
+    ap.add_argument("--check-corpus", type=Path, default=ROOT / "corpus")
+    ap.add_argument("--cache", type=Path, help="keep embeddings here between runs")
+    ap.add_argument("--dump", type=Path, help="write the fitting rows here as JSON")
+    args = ap.parse_args()
+
+    rng = random.Random(SEED)
+    embedder = MemoEmbedder(args.cache)
+    rows = read_questions(args.questions)
+    answerable = [r for r in rows if r["in_scope"]]
+    for r in answerable:
+        r.setdefault("doc", "")
+    vecs = embedder.encode([r["question"] for r in answerable])
+    for r, v in zip(answerable, vecs, strict=True):
+        r["qvec"] = v
+    files = sorted(p for p in args.corpus.iterdir() if p.suffix in (".txt", ".md"))
+    titles = {qa.corpus.parse_file(f).title: f for f in files}
+    by_doc: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in answerable:
+        by_doc[r["doc"]].append(r)
+    sample = {d: rng.sample(qs, min(SAMPLE_PER_DOC, len(qs))) for d, qs in by_doc.items()}
+
+    with tempfile.TemporaryDirectory(prefix="qa-fit-") as tmp_name:
+        tmp = Path(tmp_name)
+        full = build_subset(args.corpus, files, embedder, tmp)
+        embedder.save()  # every passage and question is embedded now
+        print(
+            f"corpus: {len(files)} documents, {len(full.passages)} passages; "
+            f"{len(answerable)} answerable questions",
+            file=sys.stderr,
+        )
+
+        rank, rank_cv = fit_ranker(full, answerable)
+        print(f"ranker (leave-document-out): {json.dumps(rank_cv)}", file=sys.stderr)
+        params = json.loads(args.out.read_text()) if args.out.exists() else {"candidates": 20}
+        params["rank"] = rank.to_dict()
+
+        def set_params(retriever: Retriever) -> None:
+            retriever.scorer.rank = rank
+
+        set_params(full)
+        positives = question_rows(full, answerable, True, "full")
+        negatives: list[dict[str, Any]] = []
+        small: list[dict[str, Any]] = []
+        for doc, path in titles.items():
+            others = [f for f in files if f != path]
+            # The corpus without this document: its questions are not covered.
+            loo = build_subset(args.corpus, others, embedder, tmp)
+            set_params(loo)
+            negatives += question_rows(loo, sample[doc], False, "leave-one-out")
+            # This document alone: its questions are covered, others' are not.
+            alone = build_subset(args.corpus, [path], embedder, tmp)
+            set_params(alone)
+            small += question_rows(alone, sample[doc], True, "one-document")
+            foreign = [q for d, qs in sample.items() if d != doc for q in qs]
+            small += question_rows(
+                alone, rng.sample(foreign, SAMPLE_PER_DOC), False, "one-document"
+            )
+            for r in small[-SAMPLE_PER_DOC:]:
+                r["doc"] = doc  # grouped by the corpus's document for cross-validation
+        scope_rows = positives + negatives + small
+        if args.dump:
+            args.dump.mkdir(parents=True, exist_ok=True)
+            (args.dump / "scope.json").write_text(
+                json.dumps([{k: v for k, v in r.items() if k != "qvec"} for r in scope_rows])
+            )
+        probs = out_of_fold(scope_rows, IN_SCOPE_FEATURES, "in_scope")
+        full_pos = np.array([r["setting"] == "full" for r in scope_rows])
+        covered = np.array([r["in_scope"] == 1 for r in scope_rows])
+        threshold = float(np.quantile(probs[covered], 1 - ANSWER_RATE))
+        in_scope = to_linear(
+            fit_logistic(
+                matrix(scope_rows, IN_SCOPE_FEATURES), np.array([r["in_scope"] for r in scope_rows])
+            ),
+            IN_SCOPE_FEATURES,
+            threshold,
+        )
+        params["in_scope"] = in_scope.to_dict()
+        for setting in ("full", "leave-one-out", "one-document"):
+            for label in (1, 0):
+                sel = np.array(
+                    [r["setting"] == setting and r["in_scope"] == label for r in scope_rows]
+                )
+                if sel.any():
+                    rate = float((probs[sel] >= threshold).mean())
+                    print(
+                        f"in-scope model, {setting}, {'covered' if label else 'not covered'}: "
+                        f"answered {rate:.3f} of {int(sel.sum())}",
+                        file=sys.stderr,
+                    )
+
+        answered = [r for r, p in zip(positives, probs[full_pos], strict=True) if p >= threshold]
+        conf_probs = out_of_fold(answered, CORRECT_FEATURES, "correct")
+        table = reliability_table(
+            [(float(p), bool(r["correct"])) for p, r in zip(conf_probs, answered, strict=True)]
+        )
+        print("confidence reliability (out-of-fold):", file=sys.stderr)
+        for b in table:
+            print(
+                f"  {b['low']:.1f}-{b['high']:.1f} n={int(b['n']):5d} "
+                f"conf={b['confidence']:.3f} hit={b['hit_rate']:.3f}",
+                file=sys.stderr,
+            )
+        correct = to_linear(
+            fit_logistic(
+                matrix(answered, CORRECT_FEATURES), np.array([r["correct"] for r in answered])
+            ),
+            CORRECT_FEATURES,
+        )
+        params["correct"] = correct.to_dict()
+
+    embedder.save()
+    args.out.write_text(json.dumps(params, indent=1) + "\n")
+    print(json.dumps(params, indent=1))
+    for check in args.check:
+        from qa.evaluate import evaluate
+
+        with tempfile.TemporaryDirectory() as tmp:
+            qa.build(args.check_corpus, tmp, embedder=embedder)
+            print(f"\ncheck on {check}:", file=sys.stderr)
+            print(
+                evaluate(qa.load(tmp, embedder=embedder), read_questions(check)).table(),
+                file=sys.stderr,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
