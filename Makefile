@@ -36,4 +36,4 @@ audit:
 	.venv-audit/bin/pip-audit -r requirements.lock --no-deps --disable-pip
 
 browser-deps:
-	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+	sh scripts/install-browser.sh
