@@ -475,7 +475,7 @@ class Retriever:
         probability = self.scorer.covers(rows)
         if probability < FAQ_SHOW:
             return None
-        f = self.faqs[rows[0]["id"]]
+        f = self.faqs[int(rows[0]["id"])]
         return FAQ(f["question"], f["answer"], probability, f["doc"])
 
 
