@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fuzz import NOT_A_QUESTION, ODD_QUESTIONS
+from .test_fuzz import NOT_A_QUESTION, ODD_QUESTIONS
 
 import qa
 from qa.embed import Embedder

@@ -51,6 +51,7 @@ def test_questions_about_absent_names_are_declined(seed_retriever: qa.Retriever)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 2,910 questions; a busy shared machine is slow
 def test_squad_dev_set(tmp_path: Path, embedder: Embedder) -> None:
     squad = SHARED_EVAL / "squad2-dev"
     qa.build(squad / "corpus", tmp_path / "index", embedder=embedder)
