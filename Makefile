@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test test-fast lint bench browser-deps
+.PHONY: install run test test-fast lint bench audit browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,5 +30,10 @@ lint: install
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# Known vulnerabilities in the locked dependencies; needs the network (PyPI's JSON API).
+audit:
+	test -x .venv-audit/bin/pip-audit || ($(PYTHON) -m venv .venv-audit && .venv-audit/bin/pip install -q pip-audit)
+	.venv-audit/bin/pip-audit -r requirements.lock --no-deps --disable-pip
+
 browser-deps:
-	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+	sh scripts/install-browser.sh

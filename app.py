@@ -1,4 +1,8 @@
-"""Serve the chat: `python app.py [--host 127.0.0.1] [--port 7860]`."""
+"""Serve the chat page: `python app.py [--port 7860] [--auth user:password] ...`.
+
+Thin on purpose: everything is in qa/app.py, and docs/app.md describes it.
+Heavy imports (Gradio, the model) happen inside serve(), after argument parsing.
+"""
 
 import argparse
 import sys

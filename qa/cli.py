@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
 
 from qa.embed import DEFAULT_MODEL
 from qa.errors import QAError
+from qa.feedback import DEFAULT_LOG as DEFAULT_FEEDBACK_LOG
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -69,6 +71,18 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def _feedback(args: argparse.Namespace) -> int:
+    from qa.feedback import FeedbackLog, summarize
+
+    votes, unreadable = FeedbackLog(args.log).read()
+    summary = summarize(votes, unreadable)
+    if args.json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        print(summary.table(top=args.top))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="qa", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -101,15 +115,62 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the chat app (same as python app.py)")
     add_serve_arguments(s)
     s.set_defaults(run=_serve)
+
+    f = sub.add_parser("feedback", help="summarise the chat's thumbs up/down votes")
+    f.add_argument(
+        "--log",
+        default=DEFAULT_FEEDBACK_LOG,
+        help=f"the votes file the app wrote (default: {DEFAULT_FEEDBACK_LOG})",
+    )
+    f.add_argument(
+        "--top",
+        type=_positive,
+        default=20,
+        help="how many down-voted questions to list (default: 20)",
+    )
+    f.add_argument("--json", action="store_true", help="print every question's votes as JSON")
+    f.set_defaults(run=_feedback)
     return top
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, not {value!r}")
+    return n
 
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--corpus", default="corpus")
-    p.add_argument("--index", default="index")
-    p.add_argument("--model", default=DEFAULT_MODEL)
+    p.add_argument("--port", type=int, default=7860, help="port to bind (default: 7860)")
+    p.add_argument(
+        "--corpus", default="corpus", help="corpus folder, rebuilt from at start if it changed"
+    )
+    p.add_argument("--index", default="index", help="index folder (default: index)")
+    p.add_argument(
+        "--model",
+        help="model to answer with (default: the one the index was built with, "
+        f"or {DEFAULT_MODEL})",
+    )
+    p.add_argument(
+        "--feedback",
+        default=DEFAULT_FEEDBACK_LOG,
+        help=f"file the thumbs up/down votes are appended to (default: {DEFAULT_FEEDBACK_LOG})",
+    )
+    p.add_argument(
+        "--share",
+        action="store_true",
+        help="also serve on a public gradio.live link (off unless given)",
+    )
+    p.add_argument(
+        "--auth",
+        metavar="USER:PASSWORD",
+        help="require this login; or set QA_AUTH=user:password, which keeps the "
+        "password out of the process list",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,6 +179,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except QAError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`qa ask ... | head`); stop Python's exit-time
+        # flush of stdout from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:  # the disk or the OS, not a bug in qa: one line, not a traceback
+        print(f"qa: error: {exc}; check the path, free space and permissions", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)

@@ -124,7 +124,7 @@ def read_corpus(corpus_dir: str | os.PathLike[str], *, strict: bool = False) -> 
         except CorpusError as exc:
             if strict:
                 raise
-            corpus.skipped.append(Skipped(rel, str(exc).removeprefix(f"{rel}: ")))
+            corpus.skipped.append(_skipped(rel, str(exc)))
             continue
         kept = []
         for para in doc.paragraphs:
@@ -156,22 +156,45 @@ def read_corpus(corpus_dir: str | os.PathLike[str], *, strict: bool = False) -> 
     return corpus
 
 
+def _skipped(rel: str, message: str) -> Skipped:
+    """``"a.txt:7: why"`` -> ``Skipped("a.txt:7", "why")``: the place, then the reason."""
+    place, _, reason = message.removeprefix(f"{rel}:").partition(": ")
+    if place.isdigit():
+        return Skipped(f"{rel}:{place}", reason)
+    return Skipped(rel, message.removeprefix(f"{rel}: "))
+
+
 def _corpus_files(root: Path, corpus: Corpus) -> Iterator[Path]:
     real_root = root.resolve()
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         if any(part.startswith(".") for part in path.relative_to(root).parts):
             continue  # editor swap files, .git and the like
+        if path.is_symlink() and path.is_dir():
+            # rglob does not follow linked folders; say so rather than drop them.
+            corpus.skipped.append(
+                Skipped(rel, "links to a folder, which is not read; copy the files in instead")
+            )
+            continue
         if path.suffix.lower() not in SUFFIXES:
             if path.is_file() and path.name.lower() != "readme":
                 corpus.skipped.append(Skipped(rel, "not a .txt or .md file"))
             continue
-        if not path.resolve().is_relative_to(real_root):
+        if path.is_dir():
+            continue  # a folder named like a file: its files are listed on their own
+        try:
+            inside = path.resolve(strict=True).is_relative_to(real_root)
+        except (OSError, RuntimeError):  # a dangling link or a link loop
+            corpus.skipped.append(Skipped(rel, "broken link; fix or delete it"))
+            continue
+        if not inside:
             corpus.skipped.append(
                 Skipped(rel, "links outside the corpus folder; copy the file in instead")
             )
-            continue
-        if path.is_file():
+        elif not path.is_file():
+            # A pipe or device would block or never end when read.
+            corpus.skipped.append(Skipped(rel, "not a regular file; replace it with a text file"))
+        else:
             yield path
 
 
@@ -185,7 +208,8 @@ def file_hashes(corpus_dir: str | os.PathLike[str]) -> dict[str, str]:
 
 def _sha256(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as f:  # streamed: an oversized file is hashed, not loaded
+            return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
         return ""
 
@@ -231,6 +255,8 @@ def parse_bytes(data: bytes, name: str, *, markdown: bool = False) -> Document:
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     blocks = _markdown_blocks(text) if markdown else _line_blocks(text)
+    if not blocks:  # only a BOM, control characters or Unicode spaces
+        raise CorpusError(f"{name}: file has no visible text; add a title line and paragraphs")
     title_block, body = blocks[0], blocks[1:]
     title = _MD_HEADING.sub(r"\2", title_block.text).strip()
     paragraphs, faqs = _parse_body(body, name)

@@ -80,7 +80,7 @@ class Embedder:
 
     @property
     def max_tokens(self) -> int:
-        return int(self.model.max_seq_length)
+        return int(self.model.max_seq_length or 512)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word-piece tokens per text, without the special tokens."""

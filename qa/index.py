@@ -300,18 +300,24 @@ def build(
     started = time.perf_counter()
     index_root = Path(index_dir)
     embedder = embedder or Embedder(model)
-    with build_lock(index_root):
-        _remove_stale(index_root)
-        corpus = read_corpus(corpus_dir, strict=strict)
-        folder, report = _build_into(corpus, index_root, embedder, progress)
-        try:
-            if before_swap is not None:
-                before_swap(folder)
-            _swap_in(index_root, folder)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        _remove_stale(index_root)
+    try:
+        with build_lock(index_root):
+            _remove_stale(index_root)
+            corpus = read_corpus(corpus_dir, strict=strict)
+            folder, report = _build_into(corpus, index_root, embedder, progress)
+            try:
+                if before_swap is not None:
+                    before_swap(folder)
+                _swap_in(index_root, folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            _remove_stale(index_root)
+    except OSError as exc:  # a full disk, a read-only folder: the old index is untouched
+        raise QAError(
+            f"{index_root}: cannot write the index ({exc.strerror or exc}); "
+            "free some space or fix the folder's permissions, then run `qa build` again"
+        ) from exc
     report.seconds = time.perf_counter() - started
     return report
 
@@ -480,7 +486,10 @@ def _write_build(
     params = ann.choose(len(passage_rows))
     centroids = cache.centroids(params) if cache is not None else None
     faiss_index = ann.build_index(vectors, params, passage_rows, centroids=centroids)
-    faiss.write_index(faiss_index, str(folder / "units.faiss"))
+    try:
+        faiss.write_index(faiss_index, str(folder / "units.faiss"))
+    except RuntimeError as exc:  # FAISS reports a failed write (e.g. a full disk) this way
+        raise OSError(f"FAISS could not write units.faiss: {exc}") from exc
     centroids = ann.centroids_of(faiss_index)
     if centroids is not None:  # the next build reuses them instead of training again
         _write_npy(folder / ann.CENTROIDS_FILE, centroids)
@@ -534,6 +543,8 @@ def _write_build(
         if path.is_file():
             with open(path, "rb+") as f:
                 os.fsync(f.fileno())
+        elif path.is_dir():
+            _fsync_dir(path)
     _write_json(folder / "manifest.json", manifest)
     _fsync_dir(folder)
 

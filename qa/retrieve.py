@@ -112,65 +112,107 @@ class Retriever:
     """
 
     def __init__(self, index_dir: str | os.PathLike[str], embedder: Embedder | None = None) -> None:
-        import bm25s
-        import faiss
-
-        self.folder = build_dir(index_dir)
-        try:
-            self.manifest = json.loads((self.folder / "manifest.json").read_text("utf-8"))
-            version = self.manifest.get("format_version")
-            if not isinstance(version, int) or version > FORMAT_VERSION:
-                raise IndexNotReadyError(
-                    f"{self.folder}: index format {version!r} is newer than this qa "
-                    f"understands ({FORMAT_VERSION}); upgrade qa or run `qa build` again"
-                )
-            self.passages = read_jsonl(self.folder / "passages.jsonl")
-            self.faqs = read_jsonl(self.folder / "faqs.jsonl")
-            self.vectors = np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
-            self.units = np.load(self.folder / "units.npy", allow_pickle=False)
-            self.index = faiss.read_index(str(self.folder / "units.faiss"))
-            ann.configure(self.index, ann.AnnParams.from_manifest(self.manifest.get("ann")))
-            self.bm25 = bm25s.BM25.load(str(self.folder / "bm25"), mmap=True)
-            self.bm25_sentences = bm25s.BM25.load(str(self.folder / "bm25_sentences"), mmap=True)
-            self.bm25_faqs = (
-                bm25s.BM25.load(str(self.folder / "bm25_faqs"), mmap=True) if self.faqs else None
-            )
-            self.sentence_passage = np.load(
-                self.folder / "sentence_passage.npy", allow_pickle=False
-            )
-            counts = self.manifest["counts"]
-            dim = int(self.manifest["dimension"])
-        except QAError:
-            raise
-        except Exception as exc:  # JSON, numpy, FAISS and bm25s each raise their own
-            raise IndexNotReadyError(
-                f"{self.folder}: index is damaged ({type(exc).__name__}: {exc}); "
-                "run `qa build` to rebuild it"
-            ) from None
-        checks = [
-            (len(self.passages), counts.get("passages"), "passages"),
-            (len(self.faqs), counts.get("faqs"), "FAQ pairs"),
-            (self.vectors.shape, (counts.get("vectors"), dim), "vectors"),
-            (len(self.units), counts.get("vectors"), "units"),
-            (self.index.d, dim, "FAISS dimension"),
-        ]
-        for found, expected, what in checks:
-            if found != expected:
-                raise IndexNotReadyError(
-                    f"{self.folder}: {what} do not match the manifest ({found} != {expected}); "
-                    "run `qa build` to rebuild the index"
-                )
-        self.embedder = embedder or Embedder(self.manifest["model"])
-        if self.embedder.name != self.manifest["model"]:
-            raise IndexNotReadyError(
-                f"{self.folder}: index was built with model {self.manifest['model']!r}, "
-                f"not {self.embedder.name!r}; run `qa build --model {self.embedder.name}`"
-            )
+        # A rebuild may repoint ``current`` and delete the folder being read
+        # (see qa/index.py); then read the new build instead.
+        for attempt in range(3):
+            folder = None
+            try:
+                folder = build_dir(index_dir)
+                self._read(folder)
+                break
+            except IndexNotReadyError:
+                if attempt == 2 or (folder is not None and not self._moved(index_dir, folder)):
+                    raise
+        assert folder is not None
+        self.folder = folder
+        self._check(embedder)
         self._passage_units = np.flatnonzero(self.units[:, 1] <= SENTENCE)
         self.scorer = Scorer.default()
         self._vocab = set(self.bm25.vocab_dict)
         self._faq_vocab = set(self.bm25_faqs.vocab_dict) if self.bm25_faqs else set()
         self._stem = _stemmer().stemWords
+
+    @staticmethod
+    def _moved(index_dir: str | os.PathLike[str], folder: Path) -> bool:
+        """True when ``current`` no longer points at ``folder``: it is being removed."""
+        try:
+            return build_dir(index_dir) != folder
+        except IndexNotReadyError:
+            return False
+
+    def _read(self, folder: Path) -> None:
+        import bm25s
+        import faiss
+
+        try:
+            self.manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+            version = self.manifest.get("format_version")
+            if isinstance(version, int) and version > FORMAT_VERSION:
+                raise IndexNotReadyError(
+                    f"{folder}: index format {version} is newer than this qa "
+                    f"understands ({FORMAT_VERSION}); upgrade qa or run `qa build` again"
+                )
+            if not isinstance(version, int):
+                raise ValueError(f"format_version is {version!r}")
+            self.passages = read_jsonl(folder / "passages.jsonl")
+            self.faqs = read_jsonl(folder / "faqs.jsonl")
+            self.vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            self.units = np.load(folder / "units.npy", allow_pickle=False)
+            self.index = faiss.read_index(str(folder / "units.faiss"))
+            ann.configure(self.index, ann.AnnParams.from_manifest(self.manifest.get("ann")))
+            self.bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, allow_pickle=False)
+            self.bm25_sentences = bm25s.BM25.load(
+                str(folder / "bm25_sentences"), mmap=True, allow_pickle=False
+            )
+            self.bm25_faqs = (
+                bm25s.BM25.load(str(folder / "bm25_faqs"), mmap=True, allow_pickle=False)
+                if self.faqs
+                else None
+            )
+            self.sentence_passage = np.load(folder / "sentence_passage.npy", allow_pickle=False)
+            counts = self.manifest["counts"]
+            dim = int(self.manifest["dimension"])
+            checks = [
+                (len(self.passages), counts["passages"], "passages"),
+                (len(self.faqs), counts["faqs"], "FAQ pairs"),
+                (self.vectors.shape, (counts["vectors"], dim), "vectors"),
+                (self.units.shape, (counts["vectors"], 2), "units"),
+                (self.index.d, dim, "FAISS dimension"),
+            ]
+        except QAError:
+            raise
+        except Exception as exc:  # JSON, numpy, FAISS and bm25s each raise their own
+            raise IndexNotReadyError(
+                f"{folder}: index is damaged ({type(exc).__name__}: {exc}); "
+                "run `qa build` to rebuild it"
+            ) from None
+        for found, expected, what in checks:
+            if found != expected:
+                raise IndexNotReadyError(
+                    f"{folder}: {what} do not match the manifest ({found} != {expected}); "
+                    "run `qa build` to rebuild the index"
+                )
+
+    def _check(self, embedder: Embedder | None) -> None:
+        """The question model must be the one that embedded the corpus."""
+        model = str(self.manifest.get("model", ""))
+        self.embedder = embedder or Embedder(model)
+        fix = f"run `qa build --model {self.embedder.name}` to rebuild the index with it"
+        if self.embedder.name != model:
+            raise IndexNotReadyError(
+                f"{self.folder}: index was built with model {model!r}, "
+                f"not {self.embedder.name!r}; {fix}"
+            )
+        if self.embedder.dim != self.model_dim:
+            raise IndexNotReadyError(
+                f"{self.folder}: index vectors have {self.model_dim} dimensions but model "
+                f"{model!r} makes {self.embedder.dim}; {fix}"
+            )
+        built_with = self.manifest.get("model_fingerprint")
+        if built_with and built_with != self.embedder.fingerprint():
+            raise IndexNotReadyError(
+                f"{self.folder}: model {model!r} has changed since the index was built; {fix}"
+            )
 
     # ------------------------------------------------------------ public
 
@@ -186,7 +228,7 @@ class Retriever:
         """
         if not isinstance(k, int) or k < 1:
             raise QAError(f"k must be a positive integer, not {k!r}")
-        text, _ = _clean_question(question)
+        text, _ = self._question_text(question)
         if not text:
             return []
         ranked = self._rank(text)
@@ -195,12 +237,14 @@ class Retriever:
     def ask(self, question: str) -> Answer:
         """Answer ``question`` from the corpus, or decline.
 
-        Never raises for any string: empty or meaningless text is declined.
+        Never raises for any string: text with no letter or digit (empty,
+        spaces, punctuation, symbols) is declined without consulting the model,
+        and a question longer than the model's window is cut to fit, with a note.
         """
-        text, note = _clean_question(question)
+        text, note = self._question_text(question)
         if not text:
             return Answer(
-                str(question)[:MAX_QUESTION_CHARS],
+                _clean_question(question)[0],
                 False,
                 None,
                 None,
@@ -232,6 +276,35 @@ class Retriever:
             note,
             sources,
         )
+
+    def _question_text(self, question: object) -> tuple[str, str]:
+        """The question as the model will read it, and a note if it was cut.
+
+        Empty when there is nothing to search for: no letter or digit at all.
+        """
+        text, note = _clean_question(question)
+        if not any(ch.isalnum() for ch in text):
+            return "", ""
+        budget = self.embedder.max_tokens - 2  # [CLS] and [SEP]
+        # A word piece is at least one character, so a short text always fits.
+        if len(text) <= budget:
+            return text, note
+        # The tokenizer splits on spaces first, so words can be counted one by one.
+        words = text.split(" ")
+        kept: list[str] = []
+        used = 0
+        for word, count in zip(words, self.embedder.count_tokens(words), strict=True):
+            if used + count > budget:
+                if not kept:
+                    kept.append(word[:budget])
+                break
+            kept.append(word)
+            used += count
+        cut = " ".join(kept)
+        if cut != text:
+            text = cut
+            note = f"Your question was long, so only its first {len(text)} characters were used."
+        return text, note
 
     def suggestions(self, qvec: np.ndarray | None, n: int = 3) -> tuple[str, ...]:
         """Questions the corpus does answer: the FAQ questions nearest ``qvec``,
@@ -402,7 +475,7 @@ class Retriever:
         probability = self.scorer.covers(rows)
         if probability < FAQ_SHOW:
             return None
-        f = self.faqs[rows[0]["id"]]
+        f = self.faqs[int(rows[0]["id"])]
         return FAQ(f["question"], f["answer"], probability, f["doc"])
 
 

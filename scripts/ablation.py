@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import qa  # noqa: E402
 from fit_scoring import MemoEmbedder, hit  # noqa: E402
+
+import qa  # noqa: E402
 from qa.evaluate import read_questions  # noqa: E402
 
 SIGNALS = {

@@ -181,7 +181,11 @@ def test_serve_builds_if_needed_and_serves_on_localhost(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.5)
         assert "<html" in page
-        assert (tmp_path / "index" / "current" / "manifest.json").is_file()
+        # The page is served first; the start-up build finishes in the background.
+        manifest = tmp_path / "index" / "current" / "manifest.json"
+        while not manifest.is_file() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+        assert manifest.is_file()
     finally:
         proc.terminate()
         proc.wait(timeout=30)

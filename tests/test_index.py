@@ -11,7 +11,7 @@ import pytest
 import qa
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError
-from qa.index import build_dir, is_current
+from qa.index import build_dir, context, is_current
 
 QUESTIONS = [
     "Where did the defence ministers meet?",
@@ -50,10 +50,11 @@ def test_round_trip_manifest_and_files(
     assert [p["text"] for p in retriever.passages] == [
         p.text for p in qa.corpus.parse_file(next(seed_corpus.iterdir())).paragraphs
     ]
-    # Stored vectors are the model's own unit vectors for those texts.
+    # Stored vectors are the model's own unit vectors for those texts, in context.
     first = retriever.passages[0]
+    in_context = context(first["doc"], first["heading"]) + first["text"]
     np.testing.assert_allclose(
-        retriever.vectors[first["units"][0]], embedder.encode([first["text"]])[0], atol=1e-5
+        retriever.vectors[first["units"][0]], embedder.encode([in_context])[0], atol=1e-5
     )
     assert is_current(seed_corpus, tmp_path / "index")
 
@@ -63,9 +64,8 @@ def test_search_matches_brute_force_cosine(
 ) -> None:
     q = "Which minister talked about scenarios such as an escalation by Russia?"
     qvec = embedder.encode([q])[0]
-    best_dense = int(
-        np.argmax([embedder.encode([p["text"]])[0] @ qvec for p in seed_retriever.passages])
-    )
+    texts = [context(p["doc"], p["heading"]) + p["text"] for p in seed_retriever.passages]
+    best_dense = int(np.argmax(embedder.encode(texts) @ qvec))
     results = seed_retriever.search(q, k=3)
     assert len(results) == 3
     assert results[0].text == seed_retriever.passages[best_dense]["text"]

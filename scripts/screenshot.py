@@ -1,0 +1,110 @@
+"""Take docs/screenshot.png: the chat page answering a question, in headless Chromium.
+
+    python scripts/screenshot.py [--question "..."] [--out docs/screenshot.png]
+
+Builds an index of a temporary copy of corpus/ (the real index is left
+alone), starts `python app.py` on it, asks the question in the page and
+saves the screenshot.  Needs /usr/bin/chromium (`make browser-deps`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--question", default="Who leads the coalition of the willing?")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
+    p.add_argument("--width", type=int, default=1000)
+    p.add_argument("--height", type=int, default=1000)
+    args = p.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="qa-shot-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        shutil.copytree(ROOT / "corpus", corpus)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        url = f"http://127.0.0.1:{port}/"
+        cmd = [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--port",
+            str(port),
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(Path(tmp) / "index"),
+            "--feedback",
+            os.devnull,
+        ]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # Built beforehand, so the status line shows a plain index, not a start-up rebuild.
+        build = [
+            sys.executable,
+            "-m",
+            "qa",
+            "build",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(Path(tmp) / "index"),
+        ]
+        subprocess.run(build, env=env, check=True, capture_output=True)
+        app = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    urllib.request.urlopen(url, timeout=5).close()
+                    break
+                except OSError:
+                    if app.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit("the app did not start") from None
+                    time.sleep(0.3)
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(
+                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+                )
+                page = browser.new_page(viewport={"width": args.width, "height": args.height})
+                page.goto(url)
+                page.locator("#qa-chat button.example").first.wait_for(timeout=300_000)
+                box = page.locator("#qa-question textarea")
+                box.fill(args.question)
+                box.press("Enter")
+                page.locator("#qa-chat .qa-answer").first.wait_for(timeout=120_000)
+                page.wait_for_timeout(800)  # let the chat finish scrolling
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(args.out))
+                browser.close()
+        finally:
+            app.terminate()
+            app.wait(timeout=30)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
