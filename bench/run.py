@@ -600,6 +600,8 @@ def rank_parts(index_dir: Path, questions: list[str], embedder: Embedder) -> dic
         parts["encode"].append(seconds)
         parts["faiss search"].append(timed(lambda v=qvec: r.index.search(v, 64))[0])
         qterms = [t for t in terms(q) if t in r.bm25.vocab_dict]
+        if not qterms:  # the retriever skips BM25 for such questions too
+            continue
         seconds, scores = timed(lambda t=qterms: r.bm25.get_scores(t))
         parts["bm25 scores"].append(seconds)
         parts["sort bm25 scores"].append(timed(lambda s=scores: np.argsort(-s))[0])
