@@ -66,7 +66,7 @@ class EvalReport:
                 "in-scope questions without an FAQ label"
             )
         for kind, rate in sorted(self.declined.items()):
-            lines.append(f"declined {kind:<13}{_frac(rate, self.out_of_scope[kind])}")
+            lines.append(f"declined {kind:<24} {_frac(rate, self.out_of_scope[kind])}")
         if self.reliability:
             lines.append("")
             lines.append("reliability (answered in-scope questions, in deciles of confidence)")
