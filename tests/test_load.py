@@ -22,10 +22,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from .test_fuzz import NOT_A_QUESTION, ODD_QUESTIONS
 
 import qa
 from qa.embed import Embedder
+
+from .test_fuzz import NOT_A_QUESTION, ODD_QUESTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "nato-coalition-of-the-willing-ukraine.txt"
