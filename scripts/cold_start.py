@@ -11,15 +11,15 @@ adds next to nothing to the figure.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
+
+from qa.http_client import ask_over_http as ask
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Who leads the coalition of the willing?"
@@ -29,27 +29,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def ask(base: str, question: str, timeout: float = 120) -> dict:
-    """One /ask call over Gradio's HTTP API: POST the question, read the event stream."""
-    body = json.dumps({"data": [question]}).encode()
-    req = urllib.request.Request(
-        f"{base}/gradio_api/call/ask", body, {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        event_id = json.load(r)["event_id"]
-    with urllib.request.urlopen(f"{base}/gradio_api/call/ask/{event_id}", timeout=timeout) as r:
-        event = ""
-        for raw in r:
-            line = raw.decode().strip()
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event == "complete":
-                return json.loads(line.split(":", 1)[1])[0]
-            elif line.startswith("data:") and event == "error":
-                raise RuntimeError(f"/ask failed: {line}")
-    raise RuntimeError("/ask stream ended without an answer")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -14,14 +14,14 @@ the server closes that stream.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
+
+from qa.http_client import ask_over_http
 
 QUESTIONS = [
     "Who leads the coalition of the willing?",
@@ -29,27 +29,6 @@ QUESTIONS = [
     "What did the Swedish defence minister say?",
     "Which football team won the 1998 World Cup?",
 ]
-
-
-def ask_over_http(base: str, question: str, timeout: float = 300) -> Any:
-    """One /ask call: POST the question, then read its event stream."""
-    body = json.dumps({"data": [question]}).encode()
-    request = urllib.request.Request(
-        f"{base}/gradio_api/call/ask", body, {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as r:
-        event_id = json.load(r)["event_id"]
-    with urllib.request.urlopen(f"{base}/gradio_api/call/ask/{event_id}", timeout=timeout) as r:
-        event = ""
-        for raw in r:
-            line = raw.decode().strip()
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event == "complete":
-                return json.loads(line.split(":", 1)[1])[0]
-            elif line.startswith("data:") and event == "error":
-                raise RuntimeError(f"/ask answered with an error: {line}")
-    raise RuntimeError("/ask stream ended without an answer")
 
 
 def make_asker(kind: str, url: str) -> Callable[[str], Any]:

@@ -40,6 +40,7 @@ from qa.cli import parser as qa_parser
 from qa.embed import Embedder
 from qa.errors import QAError
 from qa.feedback import FeedbackLog, Vote, summarize
+from qa.http_client import ask_over_http
 from qa.index import build_dir
 
 from .conftest import ROOT
@@ -458,27 +459,6 @@ def test_login_is_required_when_auth_is_set(live: LiveIndex, tmp_path: Path) -> 
         assert client.predict(IN_SCOPE, api_name="/ask")["answered"] is True
     finally:
         demo.close()
-
-
-def ask_over_http(base: str, question: str, timeout: float = 300) -> Any:
-    """One /ask call over Gradio's plain HTTP API: POST the question, read its event stream."""
-    body = json.dumps({"data": [question]}).encode()
-    request = urllib.request.Request(
-        f"{base}/gradio_api/call/ask", body, {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as r:
-        event_id = json.load(r)["event_id"]
-    with urllib.request.urlopen(f"{base}/gradio_api/call/ask/{event_id}", timeout=timeout) as r:
-        event = ""
-        for raw in r:
-            line = raw.decode().strip()
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event == "complete":
-                return json.loads(line.split(":", 1)[1])[0]
-            elif line.startswith("data:") and event == "error":
-                raise RuntimeError(f"/ask answered with an error: {line}")
-    raise RuntimeError("/ask stream ended without an answer")
 
 
 @pytest.fixture
