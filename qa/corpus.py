@@ -118,14 +118,15 @@ def read_corpus(corpus_dir: str | os.PathLike[str], *, strict: bool = False) -> 
     titles: dict[str, int] = {}
     for path in _corpus_files(root, corpus):
         rel = path.relative_to(root).as_posix()
-        corpus.files[rel] = _sha256(path)
         try:
             doc = parse_file(path, rel)
         except CorpusError as exc:
             if strict:
                 raise
+            corpus.files[rel] = _sha256(path)
             corpus.skipped.append(_skipped(rel, str(exc)))
             continue
+        corpus.files[rel] = doc.sha256  # the same digest, without reading the file again
         kept = []
         for para in doc.paragraphs:
             first = seen.setdefault(para.text, f"{rel}:{para.line}")
