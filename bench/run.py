@@ -264,18 +264,19 @@ def unit_texts(corpus_dir: Path, embedder: Embedder) -> tuple[list[str], int]:
 def build_throughput(
     source: Path, corpus_dir: Path, index_dir: Path, embedder: Embedder, groups: int
 ) -> dict[str, Any]:
-    """Builds against raw ``model.encode`` of the same texts, in side-by-side pairs.
+    """Builds against a raw encode of the same texts, in side-by-side pairs.
 
     The documents are split into ``groups``; each round adds one group to the
     corpus and rebuilds, so the build embeds exactly that group's texts (the
     rest come from the cache) while parsing, indexing and writing the whole
-    corpus so far, and raw ``model.encode`` (library defaults) runs on the
-    same texts right before or after it, alternately.  The first round is a
+    corpus so far, and the encoder the build uses (the ONNX export, or
+    sentence-transformers' ``model.encode``) runs on the same texts, with its
+    defaults, right before or after it, alternately.  The first round is a
     plain full build.  Pairs close in time see the same machine load, so the
     median of the per-round ratios is robust on a busy machine.
     """
     files = sorted(source.glob("*.txt"))
-    model = embedder.model
+    encoder = embedder.encoder
     corpus_dir.mkdir(parents=True)
     rounds = []
     for g, part in enumerate(np.array_split(np.arange(len(files)), groups)):
@@ -289,7 +290,7 @@ def build_throughput(
             shutil.copy(files[i], corpus_dir / files[i].name)
 
         def raw(texts: list[str] = texts) -> None:
-            model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+            encoder.encode(texts)
 
         def build() -> Any:
             return qa.build(corpus_dir, index_dir, embedder=embedder)
@@ -693,8 +694,7 @@ def encoder_options(embedder: Embedder, texts: list[str], questions: list[str]) 
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             options[f"sentence-transformers {backend} backend"] = {"error": error}
     try:
-        for name, session in onnx_sessions(model).items():
-            encoders[name] = lambda xs, s=session: onnx_encode(model, s, xs)
+        encoders.update(onnx_encoders(embedder))
     except Exception as exc:  # onnxruntime missing, or the export failed
         options["onnx runtime (exported)"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
 
@@ -729,78 +729,27 @@ def encoder_options(embedder: Embedder, texts: list[str], questions: list[str]) 
     return options
 
 
-def onnx_sessions(model: Any) -> dict[str, Any]:
-    """The model exported to ONNX (float32, and int8 weights), as Runtime sessions."""
-    import onnxruntime as ort
-    import torch
+def onnx_encoders(embedder: Embedder) -> dict[str, Callable[[list[str]], np.ndarray]]:
+    """The model's ONNX export (qa.export, float32) and an int8 copy of it."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    class Pooled(torch.nn.Module):
-        """MiniLM's transformer plus its mean pooling and normalisation."""
+    from qa.export import OnnxEncoder, export, export_dir
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = model[0].auto_model.eval()
-
-        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
-            out = self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types)
-            hidden = out.last_hidden_state * mask.unsqueeze(-1)
-            mean = hidden.sum(1) / mask.sum(1, keepdim=True)
-            return torch.nn.functional.normalize(mean, dim=-1)
-
-    folder = Path(tempfile.mkdtemp(prefix="qa-onnx-"))
+    folder = export_dir(embedder.name, embedder._weights_key())
+    if not (folder / "meta.json").is_file():
+        export(embedder.model, folder)
+    fp32 = OnnxEncoder(folder)
+    tmp = Path(tempfile.mkdtemp(prefix="qa-int8-"))
     try:
-        example = model.tokenizer(
-            ["a question", "a longer example text"], padding=True, return_tensors="pt"
-        )
-        dynamic = {
-            "ids": {0: "batch", 1: "tokens"},
-            "mask": {0: "batch", 1: "tokens"},
-            "types": {0: "batch", 1: "tokens"},
-        }
-        with torch.no_grad():
-            torch.onnx.export(
-                Pooled(),
-                (example["input_ids"], example["attention_mask"], example["token_type_ids"]),
-                str(folder / "fp32.onnx"),
-                input_names=["ids", "mask", "types"],
-                output_names=["vector"],
-                dynamic_axes=dynamic,
-                opset_version=17,
-                dynamo=False,
-            )
+        for name in ("meta.json", "tokenizer.json"):
+            shutil.copy(folder / name, tmp / name)
         quantize_dynamic(
-            str(folder / "fp32.onnx"), str(folder / "int8.onnx"), weight_type=QuantType.QInt8
+            str(folder / "model.onnx"), str(tmp / "model.onnx"), weight_type=QuantType.QInt8
         )
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        return {
-            f"onnx runtime {kind}": ort.InferenceSession(
-                str(folder / f"{kind}.onnx"), options, providers=["CPUExecutionProvider"]
-            )
-            for kind in ("fp32", "int8")
-        }
+        int8 = OnnxEncoder(tmp)  # the session has read the file
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def onnx_encode(model: Any, session: Any, texts: list[str], batch: int = 32) -> np.ndarray:
-    """Encode like ``model.encode``: sorted by length, in batches, truncated alike."""
-    order = np.argsort([-len(t) for t in texts])
-    out = np.empty((len(texts), 384), dtype=np.float32)
-    for start in range(0, len(texts), batch):
-        rows = order[start : start + batch]
-        t = model.tokenizer(
-            [texts[i] for i in rows],
-            padding=True,
-            truncation=True,
-            max_length=model.max_seq_length,
-            return_tensors="np",
-        )
-        out[rows] = session.run(
-            None, {"ids": t["input_ids"], "mask": t["attention_mask"], "types": t["token_type_ids"]}
-        )[0]
-    return out
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"onnx runtime float32": fp32.encode, "onnx runtime int8 (dynamic)": int8.encode}
 
 
 # ---------------------------------------------------------------- plot
@@ -898,7 +847,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     f"{b['build_passages_per_s']:.2f} "
                     f"({b['passages']} passages, {b['texts_embedded']} texts)",
                 )
-                table.add("raw model.encode, passages/s", f"{b['raw_passages_per_s']:.2f}")
+                table.add("raw encode, passages/s", f"{b['raw_passages_per_s']:.2f}")
                 table.add(
                     "build / raw encode throughput (median of rounds)",
                     f"{b['ratio']:.2f}",

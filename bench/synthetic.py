@@ -132,14 +132,12 @@ class VariantEmbedder(Embedder):
     """Known texts get their stored vectors; anything else goes to the real model."""
 
     def __init__(self, real: Embedder, corpus: VariantCorpus) -> None:
-        super().__init__(real.name)
-        self._model = real.model
+        super().__init__(real.name, backend=real.backend)
+        self._encoder = real.encoder  # share the loaded model
         self._corpus = corpus
         self.unknown = 0  # texts the real model had to encode
 
-    def encode(
-        self, texts: list[str], *, batch_size: int = 64, progress: bool = False
-    ) -> np.ndarray:
+    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
         known = self._corpus.known
         out = np.empty((len(texts), self._corpus.dim), dtype=np.float32)
         missing = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,11 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa.errors import ModelError
+from qa.export import ExportError, OnnxEncoder, export, export_dir
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BACKENDS = ("auto", "onnx", "torch")
 
 
 def resolve_model(model: str) -> str:
@@ -38,26 +42,79 @@ def resolve_model(model: str) -> str:
 
 
 class Embedder:
-    """A sentence-transformers model that loads on first use.
+    """The embedding model, loaded on first use.
 
-    ``encode`` is safe to call from many threads: the tokenizer is not, so
-    calls take turns (the model already uses every core for one batch).
+    It encodes with the model's ONNX export (:mod:`qa.export`) when there is
+    one or one can be made, so torch is imported only once per model and
+    machine, and with sentence-transformers otherwise; both give the same
+    vectors.  ``encode`` is safe to call from many threads: calls take turns
+    (the model already uses every core for one batch).
+
+    Args:
+        model: ``all-MiniLM-L6-v2`` (shipped), a folder, or a model in the
+            local Hugging Face cache.
+        backend: ``"auto"`` (the export if possible), ``"onnx"`` (the export,
+            or an error) or ``"torch"`` (sentence-transformers only).
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, *, backend: str = "auto") -> None:
+        if backend not in BACKENDS:
+            raise ModelError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.name = model
-        self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
+        self.backend = backend
+        self._st: SentenceTransformer | None = None
+        self._encoder: OnnxEncoder | _Torch | None = None
+        self._lock = threading.Lock()  # one encode at a time
+        self._load_lock = threading.RLock()  # one load at a time
+
+    # -------------------------------------------------------------- loading
 
     @property
     def model(self) -> SentenceTransformer:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._load()
-        return self._model
+        """The sentence-transformers model (imports torch; loads on first use)."""
+        if self._st is None:
+            with self._load_lock:
+                if self._st is None:
+                    self._st = self._load_sentence_transformer()
+        return self._st
 
-    def _load(self) -> SentenceTransformer:
+    @property
+    def encoder(self) -> OnnxEncoder | _Torch:
+        """What encodes: the ONNX export, or the sentence-transformers model."""
+        if self._encoder is None:
+            with self._load_lock:
+                if self._encoder is None:
+                    self._encoder = self._load_encoder()
+        return self._encoder
+
+    @property
+    def uses_onnx(self) -> bool:
+        return isinstance(self.encoder, OnnxEncoder)
+
+    def _load_encoder(self) -> OnnxEncoder | _Torch:
+        if self.backend == "torch":
+            return _Torch(self.model)
+        folder = export_dir(self.name, self._weights_key())
+        if (folder / "meta.json").is_file():
+            try:
+                return OnnxEncoder(folder)
+            except ExportError as exc:  # a damaged cache: make it again
+                print(
+                    f"qa: the export in {folder} is unusable ({exc}); exporting again",
+                    file=sys.stderr,
+                )
+                shutil.rmtree(folder, ignore_errors=True)
+        try:
+            export(self.model, folder)
+            return OnnxEncoder(folder)
+        except (ExportError, OSError) as exc:
+            problem = f"cannot export the model to ONNX ({exc})"
+        if self.backend == "onnx":
+            raise ModelError(f"{problem}; use backend='torch'")
+        print(f"qa: {problem}; encoding with sentence-transformers", file=sys.stderr)
+        return _Torch(self.model)
+
+    def _load_sentence_transformer(self) -> SentenceTransformer:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -72,37 +129,30 @@ class Embedder:
                 "a sentence-transformers folder or a model in the local Hugging Face cache"
             ) from exc
 
+    # -------------------------------------------------------------- encoding
+
     @property
     def dim(self) -> int:
-        dim = self.model.get_embedding_dimension()
-        assert dim is not None
-        return int(dim)
+        return self.encoder.dim
 
     @property
     def max_tokens(self) -> int:
-        return int(self.model.max_seq_length or 512)
+        return self.encoder.max_tokens
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word-piece tokens per text, without the special tokens."""
-        tokenizer = self.model.tokenizer
+        encoder = self.encoder
         with self._lock:
-            ids = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
-        return [len(i) for i in ids]
+            return encoder.count_tokens(texts)
 
-    def encode(
-        self, texts: list[str], *, batch_size: int = 64, progress: bool = False
-    ) -> np.ndarray:
+    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
-        model = self.model
+        encoder = self.encoder
         with self._lock:
-            vectors = model.encode(
-                texts,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=progress,
-            )
+            vectors = encoder.encode(texts, batch_size=batch_size)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    # -------------------------------------------------------------- identity
 
     def fingerprint(self) -> str:
         """A short hash of the weights' config, to notice a changed model folder."""
@@ -112,3 +162,35 @@ class Embedder:
             if (source / name).is_file():
                 digest.update((source / name).read_bytes())
         return digest.hexdigest()[:16]
+
+    def _weights_key(self) -> str:
+        """The fingerprint plus the weight files' sizes and times: names an export."""
+        source = Path(resolve_model(self.name))
+        digest = hashlib.sha256(self.fingerprint().encode())
+        for path in sorted(source.glob("*")):
+            if path.suffix in (".safetensors", ".bin", ".json") and path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        return digest.hexdigest()[:16]
+
+
+class _Torch:
+    """sentence-transformers' own encoding, with the same interface as OnnxEncoder."""
+
+    def __init__(self, model: SentenceTransformer) -> None:
+        self.model = model
+        dim = model.get_embedding_dimension()
+        assert dim is not None
+        self.dim = int(dim)
+        self.max_tokens = int(model.max_seq_length or 512)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        ids = self.model.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+        return [len(i) for i in ids]
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        return np.asarray(
+            self.model.encode(
+                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+        )

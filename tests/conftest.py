@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,17 @@ SEED = ROOT / "corpus" / "nato-coalition-of-the-willing-ukraine.txt"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The model's ONNX export goes to a fresh folder, not the user's cache:
+    each run exports once (tests/test_export.py checks it) and the apps the
+    tests start, which inherit the environment, share it."""
+    if "QA_CACHE_DIR" not in os.environ:
+        os.environ["QA_CACHE_DIR"] = tempfile.mkdtemp(prefix="qa-test-cache-")
+        config.add_cleanup(
+            lambda: shutil.rmtree(os.environ.pop("QA_CACHE_DIR"), ignore_errors=True)
+        )
 
 
 @pytest.fixture(autouse=True)
