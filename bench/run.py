@@ -47,7 +47,7 @@ from bench.synthetic import (  # noqa: E402
 )
 from qa import ann  # noqa: E402
 from qa.corpus import read_corpus  # noqa: E402
-from qa.embed import Embedder  # noqa: E402
+from qa.embed import BATCH_SIZE, Embedder  # noqa: E402
 from qa.index import SENTENCE, build_dir, faq_unit_texts, passage_unit_texts  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
@@ -290,7 +290,7 @@ def build_throughput(
             shutil.copy(files[i], corpus_dir / files[i].name)
 
         def raw(texts: list[str] = texts) -> None:
-            encoder.encode(texts)
+            encoder.encode(texts, batch_size=BATCH_SIZE)
 
         def build() -> Any:
             return qa.build(corpus_dir, index_dir, embedder=embedder)
@@ -667,15 +667,19 @@ def encoder_options(embedder: Embedder, texts: list[str], questions: list[str]) 
         # On a busy machine a second thread can cost more in waiting than it gains.
         torch.set_num_threads(1)
         try:
-            return model.encode(xs, normalize_embeddings=True)
+            return model.encode(xs, batch_size=BATCH_SIZE, normalize_embeddings=True)
         finally:
             torch.set_num_threads(threads)
 
     quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     encoders: dict[str, Callable[[list[str]], np.ndarray]] = {
-        "torch float32": lambda xs: model.encode(xs, normalize_embeddings=True),
+        "torch float32": lambda xs: model.encode(
+            xs, batch_size=BATCH_SIZE, normalize_embeddings=True
+        ),
         "torch float32, 1 thread": one_thread,
-        "torch int8 (dynamic)": lambda xs: quantized.encode(xs, normalize_embeddings=True),
+        "torch int8 (dynamic)": lambda xs: quantized.encode(
+            xs, batch_size=BATCH_SIZE, normalize_embeddings=True
+        ),
     }
     options: dict[str, Any] = {}
     for backend in ("onnx", "openvino"):
@@ -729,6 +733,17 @@ def encoder_options(embedder: Embedder, texts: list[str], questions: list[str]) 
     return options
 
 
+def batch_sizes(embedder: Embedder, texts: list[str]) -> dict[str, float]:
+    """Texts per second of the default encoder at each batch size, interleaved."""
+    sizes = (4, 8, 16, 32, 64)
+    seconds: dict[int, list[float]] = {b: [] for b in sizes}
+    embedder.encode(texts[:8])
+    for r in range(2):
+        for b in sizes if r == 0 else sizes[::-1]:
+            seconds[b].append(timed(lambda b=b: embedder.encode(texts, batch_size=b))[0])
+    return {str(b): round(len(texts) / float(np.median(seconds[b])), 1) for b in sizes}
+
+
 def onnx_encoders(embedder: Embedder) -> dict[str, Callable[[list[str]], np.ndarray]]:
     """The model's ONNX export (qa.export, float32) and an int8 copy of it."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -749,7 +764,10 @@ def onnx_encoders(embedder: Embedder) -> dict[str, Callable[[list[str]], np.ndar
         int8 = OnnxEncoder(tmp)  # the session has read the file
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"onnx runtime float32": fp32.encode, "onnx runtime int8 (dynamic)": int8.encode}
+    return {
+        "onnx runtime float32": lambda xs: fp32.encode(xs, batch_size=BATCH_SIZE),
+        "onnx runtime int8 (dynamic)": lambda xs: int8.encode(xs, batch_size=BATCH_SIZE),
+    }
 
 
 # ---------------------------------------------------------------- plot
@@ -1020,6 +1038,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     texts[i] for i in np.random.default_rng(0).permutation(len(texts))[:n_texts]
                 ]
                 qs = squad_questions(SQUAD / "questions.jsonl", n_qs) if have_squad else seed_qs
+                results["batch_sizes"] = batch_sizes(embedder, texts)
+                table.add(
+                    "encode texts/s by batch size",
+                    ", ".join(f"{b}: {v}" for b, v in results["batch_sizes"].items())
+                    + f" (qa uses {BATCH_SIZE})",
+                )
                 results["encoders"] = encoder_options(embedder, texts, qs)
                 base = results["encoders"]["torch float32"]
                 for name, e in results["encoders"].items():

@@ -118,7 +118,7 @@ class OnnxEncoder:
             encodings = self._counter.encode_batch(texts, add_special_tokens=False)
         return [len(e.ids) for e in encodings]
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         # Longest first, as sentence-transformers does, so batches pad little.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
@@ -230,7 +230,7 @@ def _check(model: SentenceTransformer, encoder: OnnxEncoder) -> None:
     """Raise ExportError unless ``encoder`` gives ``model``'s vectors and token counts."""
     expected = model.encode(SAMPLES, normalize_embeddings=True, convert_to_numpy=True)
     batched = encoder.encode(SAMPLES, batch_size=4)  # padded batches
-    alone = np.vstack([encoder.encode([text]) for text in SAMPLES])  # no padding
+    alone = np.vstack([encoder.encode([text], batch_size=1) for text in SAMPLES])  # no padding
     worst = float(max(np.abs(expected - batched).max(), np.abs(expected - alone).max()))
     if worst > TOLERANCE:
         raise ExportError(f"the export's vectors differ from the model's by {worst:.2g}")

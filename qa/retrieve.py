@@ -364,13 +364,22 @@ class Retriever:
         bm25_max = float(bm25.max()) if n else 0.0
         sent_max = float(best_sent.max()) if n else 0.0
         coverage = self._coverage(text, self._vocab)
+        # Every unit of every candidate in one read and one product: the
+        # candidates' units are contiguous runs of rows, one run each.
+        chosen = list(candidates)
+        spans = [self.passages[p]["units"] for p in chosen]
+        lengths = np.array([end - start for start, end in spans])
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        unit_rows = np.concatenate([np.arange(start, end) for start, end in spans])
+        all_sims = np.asarray(self.vectors[unit_rows]) @ qvec
+        all_kinds = self.units[unit_rows, 1]
+        windows = np.maximum.reduceat(np.where(all_kinds == WINDOW, all_sims, -np.inf), offsets)
+        sentences = np.maximum.reduceat(np.where(all_kinds == SENTENCE, all_sims, -np.inf), offsets)
         rows = []
-        for p in candidates:
-            start, end = self.passages[p]["units"]
-            sims = np.asarray(self.vectors[start:end]) @ qvec
-            kinds = self.units[start:end, 1]
-            dense = float(sims[kinds == WINDOW].max())
-            sentence = float(sims[kinds == SENTENCE].max()) if (kinds == SENTENCE).any() else dense
+        for i, p in enumerate(chosen):
+            span = slice(offsets[i], offsets[i] + lengths[i])
+            dense = float(windows[i])
+            sentence = float(sentences[i]) if sentences[i] > -np.inf else dense
             rows.append(
                 {
                     "id": p,
@@ -380,8 +389,8 @@ class Retriever:
                     "bm25_rel": float(bm25[p]) / bm25_max if bm25_max > 0 else 0.0,
                     "bm25_sentence_rel": float(best_sent[p]) / sent_max if sent_max > 0 else 0.0,
                     **coverage,
-                    "sims": sims,
-                    "kinds": kinds,
+                    "sims": all_sims[span],
+                    "kinds": all_kinds[span],
                 }
             )
         _add_gaps(rows)

@@ -68,7 +68,7 @@ class MemoEmbedder(Embedder):
     def encode(self, texts: list[str], **kwargs: Any) -> np.ndarray:
         new = [t for t in dict.fromkeys(texts) if t not in self.memo]
         if new:
-            for t, v in zip(new, super().encode(new, batch_size=64), strict=True):
+            for t, v in zip(new, super().encode(new), strict=True):
                 self.memo[t] = v
         return np.stack([self.memo[t] for t in texts])
 
