@@ -110,7 +110,9 @@ class Embedder:
                 shutil.rmtree(folder, ignore_errors=True)
         try:
             export(self.model, folder)
-            return OnnxEncoder(folder)
+            encoder = OnnxEncoder(folder)
+            print(f"qa: exported {self.name} to ONNX in {folder} (once per model)", file=sys.stderr)
+            return encoder
         except (ExportError, OSError) as exc:
             problem = f"cannot export the model to ONNX ({exc})"
         if self.backend == "onnx":

@@ -170,6 +170,10 @@ class Retriever:
                 else None
             )
             self.sentence_passage = np.load(folder / "sentence_passage.npy", allow_pickle=False)
+            # A passage's sentences are consecutive rows (qa.index writes them
+            # in passage order): where each run starts, and whose run it is.
+            self._sentence_runs = np.flatnonzero(np.diff(self.sentence_passage, prepend=-1) != 0)
+            self._run_passage = self.sentence_passage[self._sentence_runs]
             counts = self.manifest["counts"]
             dim = int(self.manifest["dimension"])
             checks = [
@@ -355,7 +359,8 @@ class Retriever:
             else np.zeros(len(self.sentence_passage), dtype=np.float32)
         )
         best_sent = np.zeros(n, dtype=np.float32)
-        np.maximum.at(best_sent, self.sentence_passage, bm25_sent)
+        if len(bm25_sent):
+            best_sent[self._run_passage] = np.maximum.reduceat(bm25_sent, self._sentence_runs)
         if known:
             for scores in (bm25, best_sent):
                 for p in np.argpartition(-scores, min(want, n) - 1)[:want]:
