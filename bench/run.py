@@ -126,6 +126,7 @@ class PeakMemory:
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     import faiss
+    import onnxruntime
     import sentence_transformers
     import torch
 
@@ -150,6 +151,7 @@ def machine() -> dict[str, Any]:
         "faiss": faiss.__version__,
         "faiss_threads": faiss.omp_get_max_threads(),
         "sentence_transformers": sentence_transformers.__version__,
+        "onnxruntime": onnxruntime.__version__,
         "numpy": np.__version__,
         "commit": commit,
     }

@@ -31,10 +31,11 @@ if TYPE_CHECKING:
     import faiss
 
 # Up to this many vectors, exact search is cheap enough and has no recall loss
-# or training cost: it reads every vector, 0.6-0.9 us each on the busy 2-core
-# benchmark machine, so 20,000 cost about a tenth of encoding the question
-# there (docs/performance.md).  Above it, IVF keeps search near a millisecond.
-FLAT_MAX_VECTORS = 20_000
+# or training cost: it reads every vector, 0.17 us each on the 2-core
+# benchmark machine, so 10,000 cost 1.7 ms, within the benchmark's 2 ms
+# budget and under half of encoding the question (4-5 ms; docs/performance.md).
+# Above it, IVF keeps search well under a millisecond.
+FLAT_MAX_VECTORS = 10_000
 # FAISS warns when k-means gets fewer than 39 training points per cluster.
 TRAIN_POINTS_PER_LIST = 40
 # Vectors go into FAISS in slices, so no full second copy is ever made.

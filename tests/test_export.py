@@ -14,7 +14,7 @@ import pytest
 
 from qa.embed import Embedder, resolve_model
 from qa.errors import ModelError
-from qa.export import ExportError, OnnxEncoder, export_dir
+from qa.export import ExportError, OnnxEncoder, export, export_dir
 
 from .conftest import ROOT, SEED
 
@@ -40,6 +40,15 @@ def test_the_default_encoder_is_the_export_and_matches_the_model(embedder: Embed
     ).all()
     assert embedder.count_tokens(texts) == reference.count_tokens(texts)
     assert (embedder.dim, embedder.max_tokens) == (reference.dim, reference.max_tokens)
+
+
+def test_exporting_over_an_existing_export_keeps_it(embedder: Embedder) -> None:
+    """What a second process racing to export sees: the first export stays."""
+    folder = export_dir(embedder.name, embedder._weights_key())
+    before = (folder / "model.onnx").stat().st_mtime_ns
+    export(embedder.model, folder)
+    assert (folder / "model.onnx").stat().st_mtime_ns == before
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".export-")]
 
 
 def test_a_damaged_export_is_made_again(
