@@ -20,7 +20,6 @@ import os
 import platform
 import pstats
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,7 @@ from bench.synthetic import (  # noqa: E402
 from qa import ann  # noqa: E402
 from qa.corpus import read_corpus  # noqa: E402
 from qa.embed import BATCH_SIZE, Embedder  # noqa: E402
+from qa.http_client import app_command, app_env, free_port, stop  # noqa: E402
 from qa.index import SENTENCE, build_dir, faq_unit_texts, passage_unit_texts  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
@@ -378,31 +378,19 @@ def incremental_rebuild(corpus_dir: Path, index_dir: Path, embedder: Embedder) -
 # ---------------------------------------------------------------- 3. cold start
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def cold_start(corpus_dir: Path, index_dir: Path, question: str) -> dict[str, Any]:
     """Seconds from launching ``python app.py`` to the first answered ``/ask``."""
     from gradio_client import Client
 
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-    cmd = [
-        sys.executable,
-        str(ROOT / "app.py"),
-        "--port",
-        str(port),
-        "--corpus",
-        str(corpus_dir),
-        "--index",
-        str(index_dir),
-    ]
     started = time.perf_counter()
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        app_command(port, corpus_dir, index_dir),
+        env=app_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         client = None
         while client is None:
@@ -424,12 +412,7 @@ def cold_start(corpus_dir: Path, index_dir: Path, question: str) -> dict[str, An
             raise
         return {"seconds": round(time.perf_counter() - started, 2), "note": ""}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=20)
         log.close()
 
 

@@ -1,10 +1,70 @@
-"""A dependency-free client for the app's ``/ask`` endpoint over Gradio's HTTP API."""
+"""The app from the outside: start it on a free port, ask it over HTTP, stop it.
+
+Used by the tests, the benchmark and the scripts, which all talk to a real
+``python app.py`` the way a browser or another program would.  Needs only
+the standard library.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 from typing import Any
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def app_command(
+    port: int,
+    corpus: str | os.PathLike[str],
+    index: str | os.PathLike[str],
+    feedback: str | os.PathLike[str] = os.devnull,
+) -> list[str]:
+    """The command that serves ``corpus`` from ``index`` on ``port``.
+
+    ``python app.py`` in a checkout, else ``python -m qa serve`` (the same).
+    Votes go to ``feedback``, by default nowhere.
+    """
+    start = [sys.executable, str(APP)] if APP.is_file() else [sys.executable, "-m", "qa", "serve"]
+    return [
+        *start,
+        *("--port", str(port), "--corpus", str(corpus), "--index", str(index)),
+        *("--feedback", str(feedback)),
+    ]
+
+
+def app_env() -> dict[str, str]:
+    """The environment for an app under test: this ``qa`` first, no login."""
+    root = str(APP.parent)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
+    env.pop("QA_AUTH", None)
+    env.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    return env
+
+
+def stop(proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Stop an app: SIGTERM, then SIGKILL if it is still running after ``timeout``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def ask_over_http(base: str, question: str, timeout: float = 300) -> Any:

@@ -19,16 +19,11 @@ import sys
 import time
 from pathlib import Path
 
+from qa.http_client import app_command, app_env, free_port, stop
 from qa.http_client import ask_over_http as ask
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Who leads the coalition of the willing?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -40,22 +35,13 @@ def cpu_seconds(pid: int) -> float:
 def one_run(corpus: Path, index: Path) -> tuple[float, float]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [
-        sys.executable,
-        str(ROOT / "app.py"),
-        "--port",
-        str(port),
-        "--corpus",
-        str(corpus),
-        "--index",
-        str(index),
-        "--feedback",
-        os.devnull,
-    ]
     started = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        app_command(port, corpus, index),
+        env=app_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         # Wait for the port to open (a bare connect costs the server nothing),
@@ -75,8 +61,7 @@ def one_run(corpus: Path, index: Path) -> tuple[float, float]:
             raise RuntimeError(f"the question was not answered: {answer}")
         return elapsed, cpu
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 def main() -> int:

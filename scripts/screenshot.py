@@ -10,15 +10,15 @@ saves the screenshot.  Needs /usr/bin/chromium (`make browser-deps`).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from qa.http_client import app_command, app_env, free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -44,23 +44,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="qa-shot-") as tmp:
         corpus = Path(tmp) / "corpus"
         shutil.copytree(ROOT / "corpus", corpus)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         url = f"http://127.0.0.1:{port}/"
-        cmd = [
-            sys.executable,
-            str(ROOT / "app.py"),
-            "--port",
-            str(port),
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(Path(tmp) / "index"),
-            "--feedback",
-            os.devnull,
-        ]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        cmd = app_command(port, corpus, Path(tmp) / "index")
+        env = app_env()
         # Built beforehand, so the status line shows a plain index, not a start-up rebuild.
         build = [
             sys.executable,
@@ -100,8 +87,7 @@ def main() -> int:
                 page.screenshot(path=str(args.out))
                 browser.close()
         finally:
-            app.terminate()
-            app.wait(timeout=30)
+            stop(app)
     print(f"wrote {args.out}")
     return 0
 

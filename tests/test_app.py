@@ -9,7 +9,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -40,10 +39,8 @@ from qa.cli import parser as qa_parser
 from qa.embed import Embedder
 from qa.errors import QAError
 from qa.feedback import FeedbackLog, Vote, summarize
-from qa.http_client import ask_over_http
+from qa.http_client import app_command, app_env, ask_over_http, free_port, stop
 from qa.index import build_dir
-
-from .conftest import ROOT
 
 # Gradio's queue trips pandas deprecation warnings on every event; they are not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
@@ -90,12 +87,6 @@ def assert_only_own_markup(markup: str) -> None:
         assert tag in OWN_TAGS, f"unexpected <{tag}> in {markup[:200]}"
         assert all(name == "class" for name, _ in attrs), f"unexpected attribute on <{tag}>"
     assert "\n\n" not in markup  # one HTML block: Markdown never reads inside it
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def current_target(index: Path) -> str:
@@ -465,22 +456,9 @@ def test_login_is_required_when_auth_is_set(live: LiveIndex, tmp_path: Path) -> 
 def app_process(live: LiveIndex, tmp_path: Path) -> Iterator[str]:
     """`python app.py` in its own process (its own GIL, as in production) over a built index."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop(AUTH_ENV, None)
-    cmd = [
-        sys.executable,
-        str(ROOT / "app.py"),
-        "--port",
-        str(port),
-        "--corpus",
-        str(live.corpus),
-        "--index",
-        str(live.index),
-        "--feedback",
-        str(tmp_path / "v.jsonl"),
-    ]
+    cmd = app_command(port, live.corpus, live.index, tmp_path / "v.jsonl")
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        cmd, env=app_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -495,8 +473,7 @@ def app_process(live: LiveIndex, tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.2)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 @pytest.mark.slow

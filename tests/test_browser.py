@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from qa.http_client import app_command, app_env, free_port, stop
 
 from .conftest import ROOT, SEED
 from .test_app import HOSTILE, HOSTILE_QUESTION, IN_SCOPE, OFF_TOPIC
@@ -56,12 +57,6 @@ def _require_chromium() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class App:
     url: str
@@ -86,23 +81,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     corpus.mkdir()
     (corpus / SEED.name).write_bytes(SEED.read_bytes())
     (corpus / "harbour.txt").write_text(HOSTILE, encoding="utf-8")
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        str(ROOT / "app.py"),
-        "--port",
-        str(port),
-        "--corpus",
-        str(corpus),
-        "--index",
-        str(folder / "index"),
-        "--feedback",
-        str(folder / "feedback.jsonl"),
-    ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("QA_AUTH", None)
+    port = free_port()
+    cmd = app_command(port, corpus, folder / "index", folder / "feedback.jsonl")
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd, env=app_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     running = App(
         f"http://127.0.0.1:{port}/", corpus, folder / "index", folder / "feedback.jsonl", proc
@@ -125,11 +107,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         assert ready.is_set(), "the app did not start:\n" + "\n".join(running.log)
         yield running
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,6 +9,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from qa.http_client import app_env, free_port, stop
 
 from .conftest import ROOT
 
@@ -138,37 +139,18 @@ def test_expected_errors_are_one_line_without_traceback(
     assert result.stderr.strip().count("\n") == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_builds_if_needed_and_serves_on_localhost(tmp_path: Path) -> None:
     from .conftest import SEED
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / SEED.name).write_bytes(SEED.read_bytes())
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    port = free_port()
+    # `qa serve`, not app.py: the command line entry point is what is tested here.
+    serve = [sys.executable, "-m", "qa", "serve", "--port", str(port)]
+    serve += ["--corpus", str(corpus), "--index", str(tmp_path / "index")]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "qa",
-            "serve",
-            "--port",
-            str(port),
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(tmp_path / "index"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
+        serve, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=app_env()
     )
     try:
         deadline = time.monotonic() + 180
@@ -187,5 +169,4 @@ def test_serve_builds_if_needed_and_serves_on_localhost(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert manifest.is_file()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)

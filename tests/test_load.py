@@ -6,12 +6,9 @@ reply with the library's answer to the same question.
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -25,6 +22,7 @@ from hypothesis import strategies as st
 
 import qa
 from qa.embed import Embedder
+from qa.http_client import app_command, app_env, free_port, stop
 
 from .test_fuzz import NOT_A_QUESTION, ODD_QUESTIONS
 
@@ -103,12 +101,6 @@ SENDABLE_NOT_A_QUESTION = [t for t in NOT_A_QUESTION if _sendable(t)]
 SENDABLE_ODD = [t for t in ODD_QUESTIONS if _sendable(t)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def app_dirs(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, Path]:
     """A corpus and its index, built before the app starts so both read one build."""
@@ -128,23 +120,10 @@ def library(app_dirs: tuple[Path, Path], embedder: Embedder) -> qa.Retriever:
 @pytest.fixture(scope="module")
 def app_url(app_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     corpus, index = app_dirs
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("log") / "app.log").open("w+")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "app.py",
-            "--port",
-            str(port),
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(index),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        app_command(port, corpus, index), env=app_env(), stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -162,12 +141,7 @@ def app_url(app_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactor
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 
