@@ -49,6 +49,7 @@ from qa.corpus import read_corpus  # noqa: E402
 from qa.embed import BATCH_SIZE, Embedder  # noqa: E402
 from qa.http_client import app_command, app_env, free_port, stop  # noqa: E402
 from qa.index import SENTENCE, build_dir, faq_unit_texts, passage_unit_texts  # noqa: E402
+from qa.retrieve import _best_per_passage  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SQUAD = SHARED / "squad2-dev"
@@ -579,7 +580,14 @@ def rank_parts(index_dir: Path, questions: list[str], embedder: Embedder) -> dic
     from qa.text import terms
 
     r = qa.load(index_dir, embedder=embedder)
-    names = ("encode", "faiss search", "bm25 scores", "sort bm25 scores")
+    names = (
+        "encode",
+        "faiss search",
+        "bm25 scores",
+        "sort bm25 scores",
+        "bm25 sentence scores",
+        "best sentence per passage",
+    )
     parts: dict[str, list[float]] = {name: [] for name in names}
     for q in questions:
         seconds, qvec = timed(lambda q=q: embedder.encode([q]))
@@ -593,6 +601,14 @@ def rank_parts(index_dir: Path, questions: list[str], embedder: Embedder) -> dic
         # The retriever takes its 20 best BM25 passages with argpartition.
         parts["sort bm25 scores"].append(
             timed(lambda s=scores: np.argpartition(-s, min(20, len(s)) - 1)[:20])[0]
+        )
+        seconds, sentence_scores = timed(lambda t=qterms: r.bm25_sentences.get_scores(t))
+        parts["bm25 sentence scores"].append(seconds)
+
+        parts["best sentence per passage"].append(
+            timed(
+                lambda s=sentence_scores: _best_per_passage(s, r.sentence_passage, len(r.passages))
+            )[0]
         )
     return {k: ms(float(np.median(v))) for k, v in parts.items()}
 

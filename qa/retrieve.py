@@ -170,10 +170,6 @@ class Retriever:
                 else None
             )
             self.sentence_passage = np.load(folder / "sentence_passage.npy", allow_pickle=False)
-            # A passage's sentences are consecutive rows (qa.index writes them
-            # in passage order): where each run starts, and whose run it is.
-            self._sentence_runs = np.flatnonzero(np.diff(self.sentence_passage, prepend=-1) != 0)
-            self._run_passage = self.sentence_passage[self._sentence_runs]
             counts = self.manifest["counts"]
             dim = int(self.manifest["dimension"])
             checks = [
@@ -358,14 +354,14 @@ class Retriever:
             if known
             else np.zeros(len(self.sentence_passage), dtype=np.float32)
         )
-        best_sent = np.zeros(n, dtype=np.float32)
-        if len(bm25_sent):
-            best_sent[self._run_passage] = np.maximum.reduceat(bm25_sent, self._sentence_runs)
+        best_sent = _best_per_passage(bm25_sent, self.sentence_passage, n)
         if known:
             for scores in (bm25, best_sent):
-                for p in np.argpartition(-scores, min(want, n) - 1)[:want]:
-                    if scores[p] > 0:
-                        candidates[int(p)] = None
+                # Only passages with a query term score above 0: usually few.
+                hits = np.nonzero(scores > 0)[0]
+                if len(hits) > want:
+                    hits = hits[np.argpartition(-scores[hits], want - 1)[:want]]
+                candidates.update(dict.fromkeys(int(p) for p in hits))
         bm25_max = float(bm25.max()) if n else 0.0
         sent_max = float(best_sent.max()) if n else 0.0
         coverage = self._coverage(text, self._vocab)
@@ -491,6 +487,22 @@ class Retriever:
             return None
         f = self.faqs[int(rows[0]["id"])]
         return FAQ(f["question"], f["answer"], probability, f["doc"])
+
+
+def _best_per_passage(sentence_scores: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Each passage's best sentence score, from the scores of every sentence.
+
+    Only sentences scoring above 0 (those with a query term) can matter, and
+    a passage's sentences are consecutive rows (``owner`` never decreases),
+    so one ``reduceat`` over the runs of those sentences gives the maxima.
+    """
+    best = np.zeros(n, dtype=np.float32)
+    hits = np.nonzero(sentence_scores > 0)[0]
+    if len(hits):
+        owners = owner[hits]
+        starts = np.nonzero(np.diff(owners, prepend=-1))[0]
+        best[owners[starts]] = np.maximum.reduceat(sentence_scores[hits], starts)
+    return best
 
 
 def _add_gaps(rows: list[dict[str, Any]]) -> None:

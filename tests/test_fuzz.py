@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 import qa
 from qa.corpus import parse_bytes
 from qa.errors import CorpusError
-from qa.retrieve import MAX_QUESTION_CHARS
+from qa.retrieve import MAX_QUESTION_CHARS, _best_per_passage
 
 NOT_A_QUESTION = [
     "",
@@ -169,3 +170,19 @@ def test_property_corpus_parser_fails_only_with_a_corpus_error(data: bytes, mark
         assert str(exc).startswith("fuzz.txt")
     else:
         assert doc.paragraphs or doc.faqs
+
+
+@given(st.lists(st.integers(0, 4), max_size=30), st.data())
+def test_best_sentence_per_passage_is_the_plain_maximum(
+    sentences: list[int], data: st.DataObject
+) -> None:
+    """The fast per-passage maximum of sentence scores, against ``np.maximum.at``:
+    passages with no sentence, no score above 0, ties and single sentences."""
+    owner = np.repeat(np.arange(len(sentences)), sentences)
+    values = st.sampled_from([0.0, 0.0, 0.5, 1.25, 3.0])
+    scores = np.array(
+        data.draw(st.lists(values, min_size=len(owner), max_size=len(owner))), dtype=np.float32
+    )
+    expected = np.zeros(len(sentences), dtype=np.float32)
+    np.maximum.at(expected, owner, scores)
+    assert np.array_equal(_best_per_passage(scores, owner, len(sentences)), expected)
