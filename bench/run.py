@@ -49,7 +49,7 @@ from qa.corpus import read_corpus  # noqa: E402
 from qa.embed import BATCH_SIZE, Embedder  # noqa: E402
 from qa.http_client import app_command, app_env, free_port, stop  # noqa: E402
 from qa.index import SENTENCE, build_dir, faq_unit_texts, passage_unit_texts  # noqa: E402
-from qa.retrieve import _best_per_passage  # noqa: E402
+from qa.retrieve import _best_per_passage, _top_positive  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SQUAD = SHARED / "squad2-dev"
@@ -584,7 +584,7 @@ def rank_parts(index_dir: Path, questions: list[str], embedder: Embedder) -> dic
         "encode",
         "faiss search",
         "bm25 scores",
-        "sort bm25 scores",
+        "top 20 bm25 passages",
         "bm25 sentence scores",
         "best sentence per passage",
     )
@@ -598,10 +598,8 @@ def rank_parts(index_dir: Path, questions: list[str], embedder: Embedder) -> dic
             continue
         seconds, scores = timed(lambda t=qterms: r.bm25.get_scores(t))
         parts["bm25 scores"].append(seconds)
-        # The retriever takes its 20 best BM25 passages with argpartition.
-        parts["sort bm25 scores"].append(
-            timed(lambda s=scores: np.argpartition(-s, min(20, len(s)) - 1)[:20])[0]
-        )
+        # The retriever takes its 20 best BM25 passages among those scoring above 0.
+        parts["top 20 bm25 passages"].append(timed(lambda s=scores: _top_positive(s, 20))[0])
         seconds, sentence_scores = timed(lambda t=qterms: r.bm25_sentences.get_scores(t))
         parts["bm25 sentence scores"].append(seconds)
 

@@ -357,11 +357,7 @@ class Retriever:
         best_sent = _best_per_passage(bm25_sent, self.sentence_passage, n)
         if known:
             for scores in (bm25, best_sent):
-                # Only passages with a query term score above 0: usually few.
-                hits = np.nonzero(scores > 0)[0]
-                if len(hits) > want:
-                    hits = hits[np.argpartition(-scores[hits], want - 1)[:want]]
-                candidates.update(dict.fromkeys(int(p) for p in hits))
+                candidates.update(dict.fromkeys(int(p) for p in _top_positive(scores, want)))
         bm25_max = float(bm25.max()) if n else 0.0
         sent_max = float(best_sent.max()) if n else 0.0
         coverage = self._coverage(text, self._vocab)
@@ -487,6 +483,15 @@ class Retriever:
             return None
         f = self.faqs[int(rows[0]["id"])]
         return FAQ(f["question"], f["answer"], probability, f["doc"])
+
+
+def _top_positive(scores: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the ``k`` best scores above 0, in no order.  Only passages
+    with a query term score above 0, usually a small part of the corpus."""
+    hits = np.nonzero(scores > 0)[0]
+    if len(hits) > k:
+        hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
+    return hits
 
 
 def _best_per_passage(sentence_scores: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
