@@ -69,8 +69,9 @@ class BuildReport:
     skipped: list[Skipped] = field(default_factory=list)
 
     def summary(self) -> str:
+        documents = f"{self.documents} document{'' if self.documents == 1 else 's'}"
         return (
-            f"indexed {self.documents} documents: {self.passages} passages, {self.faqs} FAQ pairs; "
+            f"indexed {documents}: {self.passages} passages, {self.faqs} FAQ pairs; "
             f"embeddings reused {self.embeddings_reused}, computed {self.embeddings_computed}; "
             f"{self.seconds:.1f} s"
         )
