@@ -17,6 +17,18 @@ from pathlib import Path
 from typing import Any
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+# Debian's Chromium, headless, as the browser tests and scripts/screenshot.py
+# drive it: no sandbox (root in CI), and no background calls to Google's
+# hosts, which this offline machine refuses.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:

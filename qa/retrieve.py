@@ -252,9 +252,10 @@ class Retriever:
                 self.suggestions(None),
                 "Type a question about the articles.",
             )
-        ranked = self._rank(text)
+        words = self._words(text)  # shared by the passages' and the FAQs' coverage
+        ranked = self._rank(text, words=words)
         decision = self.scorer.decide(ranked)
-        faq = self._match_faq(text, ranked[0]["qvec"]) if decision.answered else None
+        faq = self._match_faq(text, ranked[0]["qvec"], words) if decision.answered else None
         if not decision.answered:
             return Answer(
                 text,
@@ -327,7 +328,12 @@ class Retriever:
 
     # ------------------------------------------------------------ scoring
 
-    def _rank(self, text: str, qvec: np.ndarray | None = None) -> list[dict[str, Any]]:
+    def _rank(
+        self,
+        text: str,
+        qvec: np.ndarray | None = None,
+        words: list[tuple[str, float]] | None = None,
+    ) -> list[dict[str, Any]]:
         """Candidate passages with their signals and fused score, best first.
 
         One query encoding; the rest is dot products and two BM25 lookups.
@@ -360,7 +366,7 @@ class Retriever:
                 candidates.update(dict.fromkeys(int(p) for p in _top_positive(scores, want)))
         bm25_max = float(bm25.max()) if n else 0.0
         sent_max = float(best_sent.max()) if n else 0.0
-        coverage = self._coverage(text, self._vocab)
+        coverage = _coverage(self._words(text) if words is None else words, self._vocab)
         # Every unit of every candidate in one read and one product: the
         # candidates' units are contiguous runs of rows, one run each.
         chosen = list(candidates)
@@ -400,34 +406,10 @@ class Retriever:
             )
         return rows
 
-    def _coverage(self, text: str, vocab: set[str]) -> dict[str, float]:
-        """How much of the question the corpus mentions at all.
-
-        ``coverage`` is the share of the question's content words found in the
-        corpus; ``info_coverage`` weighs each word by how rare it is in
-        English, so a missing name or topic word counts more than a missing
-        "happen"; ``missing_info`` is the rarest word the corpus lacks.
-        """
+    def _words(self, text: str) -> list[tuple[str, float]]:
+        """The question's content words, as BM25 terms with their rarity in English."""
         words = content_words(text)
-        if not words:
-            return {"coverage": 0.0, "info_coverage": 0.0, "missing_info": 0.0}
-        found = [t in vocab for t in self._stem(words)]
-        info = [information(w) for w in words]
-        total = sum(info)
-        return {
-            "coverage": sum(found) / len(words),
-            "info_coverage": sum(i for i, ok in zip(info, found, strict=True) if ok) / total
-            if total > 0
-            else 0.0,
-            "missing_info": max(
-                (i for i, ok in zip(info, found, strict=True) if not ok), default=0.0
-            ),
-        }
-
-    def windows(self, passage_id: int) -> np.ndarray:
-        """The window vectors of one passage."""
-        start, end = self.passages[passage_id]["units"]
-        return np.asarray(self.vectors[start:end])[self.units[start:end, 1] == WINDOW]
+        return list(zip(self._stem(words), (information(w) for w in words), strict=True))
 
     def _passage(self, row: dict[str, Any], *, with_sentence: bool) -> Passage:
         p = self.passages[row["id"]]
@@ -443,7 +425,7 @@ class Retriever:
             p["text"], p["heading"], p["doc"], row["score"], row["id"], p["path"], sentence
         )
 
-    def _match_faq(self, text: str, qvec: np.ndarray) -> FAQ | None:
+    def _match_faq(self, text: str, qvec: np.ndarray, words: list[tuple[str, float]]) -> FAQ | None:
         """The FAQ pair that answers the question, if one does.
 
         The FAQ section is scored as a small corpus of its own, with the same
@@ -456,7 +438,7 @@ class Retriever:
         known = [t for t in terms(text) if t in self._faq_vocab]
         bm25 = self.bm25_faqs.get_scores(known) if known else np.zeros(len(self.faqs))
         top_bm25 = float(bm25.max())
-        coverage = self._coverage(text, self._faq_vocab)
+        coverage = _coverage(words, self._faq_vocab)
         rows = []
         for i, f in enumerate(self.faqs):
             start, end = f["units"]
@@ -483,6 +465,30 @@ class Retriever:
             return None
         f = self.faqs[int(rows[0]["id"])]
         return FAQ(f["question"], f["answer"], probability, f["doc"])
+
+
+def _coverage(words: list[tuple[str, float]], vocab: set[str]) -> dict[str, float]:
+    """How much of the question the corpus mentions at all.
+
+    ``coverage`` is the share of the question's content words (``words``:
+    term and rarity, from ``Retriever._words``) found in ``vocab``;
+    ``info_coverage`` weighs each word by how rare it is in English, so a
+    missing name or topic word counts more than a missing "happen";
+    ``missing_info`` is the rarest word the corpus lacks.
+    """
+    if not words:
+        return {"coverage": 0.0, "info_coverage": 0.0, "missing_info": 0.0}
+    found = [term in vocab for term, _ in words]
+    total = sum(info for _, info in words)
+    return {
+        "coverage": sum(found) / len(words),
+        "info_coverage": sum(info for (_, info), ok in zip(words, found, strict=True) if ok) / total
+        if total > 0
+        else 0.0,
+        "missing_info": max(
+            (info for (_, info), ok in zip(words, found, strict=True) if not ok), default=0.0
+        ),
+    }
 
 
 def _top_positive(scores: np.ndarray, k: int) -> np.ndarray:

@@ -18,17 +18,16 @@ import time
 import urllib.request
 from pathlib import Path
 
-from qa.http_client import app_command, app_env, free_port, stop
+from qa.http_client import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    app_command,
+    app_env,
+    free_port,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def main() -> int:
@@ -73,7 +72,7 @@ def main() -> int:
                     time.sleep(0.3)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+                    executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
                 )
                 page = browser.new_page(viewport={"width": args.width, "height": args.height})
                 page.goto(url)

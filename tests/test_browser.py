@@ -22,22 +22,20 @@ from typing import Any
 
 import pytest
 
-from qa.http_client import app_command, app_env, free_port, stop
+from qa.http_client import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    app_command,
+    app_env,
+    free_port,
+    stop,
+)
 
 from .conftest import ROOT, SEED
 from .test_app import HOSTILE, HOSTILE_QUESTION, IN_SCOPE, OFF_TOPIC
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 START_TIMEOUT = 300  # seconds; the app builds its index at start
 ANSWER_TIMEOUT_MS = 60_000
 NEW_DOC = (

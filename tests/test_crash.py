@@ -190,18 +190,10 @@ def test_sigkill_at_random_moments_never_loses_the_index(
     assert left == sorted([".build.lock", "current", (index / "current").resolve().name])
 
 
-def test_two_builds_at_once_take_turns(tmp_path: Path, embedder: Embedder) -> None:
-    corpora = {}
-    for name in VARIANTS:
-        corpora[name] = tmp_path / f"corpus-{name}"
-        corpora[name].mkdir()
-        shutil.copy(SEED, corpora[name] / SEED.name)
-        _use_variant(corpora[name], name)
-    index = tmp_path / "index"
-    qa.build(corpora["a"], index, embedder=embedder)
-
-    # Hold the lock so both builds are sure to find it taken, then let go.
-    holder = subprocess.Popen(
+def _hold_build_lock(index: Path) -> subprocess.Popen[str]:
+    """Another process that takes the build lock of ``index``, prints "held",
+    and keeps it until its stdin closes."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -213,6 +205,20 @@ def test_two_builds_at_once_take_turns(tmp_path: Path, embedder: Embedder) -> No
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def test_two_builds_at_once_take_turns(tmp_path: Path, embedder: Embedder) -> None:
+    corpora = {}
+    for name in VARIANTS:
+        corpora[name] = tmp_path / f"corpus-{name}"
+        corpora[name].mkdir()
+        shutil.copy(SEED, corpora[name] / SEED.name)
+        _use_variant(corpora[name], name)
+    index = tmp_path / "index"
+    qa.build(corpora["a"], index, embedder=embedder)
+
+    # Hold the lock so both builds are sure to find it taken, then let go.
+    holder = _hold_build_lock(index)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     logs = {name: tmp_path / f"build-{name}.log" for name in VARIANTS}
     builds = {
@@ -239,18 +245,7 @@ def test_two_builds_at_once_take_turns(tmp_path: Path, embedder: Embedder) -> No
 def test_a_build_that_cannot_get_the_lock_says_what_to_do(tmp_path: Path) -> None:
     index = tmp_path / "index"
     index.mkdir()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); "
-            "print('held', flush=True); sys.stdin.read()",
-            str(index / ".build.lock"),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = _hold_build_lock(index)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         with pytest.raises(QAError, match="another build has held the lock for 1 s; wait"):
