@@ -25,7 +25,7 @@ from qa.index import (
     read_jsonl,
 )
 from qa.scoring import Scorer
-from qa.text import _stemmer, content_words, information, terms
+from qa.text import _stemmer, content_words, information, near_copy, terms
 
 # Longer questions are cut: the model reads at most 256 word pieces anyway.
 MAX_QUESTION_CHARS = 1000
@@ -404,7 +404,33 @@ class Retriever:
                 rows[0]["id"] == max(rows, key=lambda r: r["dense_sentence"])["id"]
                 and rows[0]["id"] == max(rows, key=lambda r: r["bm25_rel"])["id"]
             )
+            rows[0]["runner_up"] = self._runner_up(rows)
         return rows
+
+    def _runner_up(self, ranked: list[dict[str, Any]]) -> int:
+        """The position of the best candidate that answers differently from the top.
+
+        A passage whose best sentence restates the top one's (a conclusion
+        repeating the lead) is the same answer, not a rival: it says nothing
+        about doubt, so the confidence's margin is measured past it.
+        """
+        top = self._best_sentence(ranked[0]) or self.passages[ranked[0]["id"]]["text"]
+        for i in range(1, len(ranked)):
+            other = self._best_sentence(ranked[i]) or self.passages[ranked[i]["id"]]["text"]
+            if not near_copy(top, other):
+                return i
+        return len(ranked)
+
+    def _best_sentence(self, row: dict[str, Any]) -> str:
+        """The candidate's sentence closest to the question ("" if unknown)."""
+        if "sentence" not in row:
+            sentences = passage_sentences(self.passages[row["id"]]["text"])
+            sent_sims = row["sims"][row["kinds"] == SENTENCE]
+            if len(sentences) == len(sent_sims) and len(sentences) > 1:
+                row["sentence"] = sentences[int(np.argmax(sent_sims))]
+            else:
+                row["sentence"] = sentences[0] if len(sentences) == 1 else ""
+        return str(row["sentence"])
 
     def _words(self, text: str) -> list[tuple[str, float]]:
         """The question's content words, as BM25 terms with their rarity in English."""
@@ -413,14 +439,7 @@ class Retriever:
 
     def _passage(self, row: dict[str, Any], *, with_sentence: bool) -> Passage:
         p = self.passages[row["id"]]
-        sentence = ""
-        if with_sentence:
-            sentences = passage_sentences(p["text"])
-            sent_sims = row["sims"][row["kinds"] == SENTENCE]
-            if len(sentences) == len(sent_sims) and len(sentences) > 1:
-                sentence = sentences[int(np.argmax(sent_sims))]
-            else:
-                sentence = sentences[0] if len(sentences) == 1 else ""
+        sentence = self._best_sentence(row) if with_sentence else ""
         return Passage(
             p["text"], p["heading"], p["doc"], row["score"], row["id"], p["path"], sentence
         )

@@ -77,7 +77,9 @@ class Decision:
 def answer_features(ranked: list[dict[str, Any]]) -> dict[str, float]:
     """Signals about the question as a whole, from its ranked candidates."""
     top = ranked[0]
-    second = ranked[1] if len(ranked) > 1 else None
+    # The runner-up is the best candidate that is not a restatement of the top.
+    runner_up = top.get("runner_up", 1)
+    second = ranked[runner_up] if runner_up < len(ranked) else None
     return {
         "score": top["score"],
         "margin": top["score"] - (second["score"] if second else top["score"] - 1.0),

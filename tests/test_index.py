@@ -12,6 +12,9 @@ import qa
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError
 from qa.index import build_dir, context, is_current
+from qa.text import near_copy
+
+from .conftest import SEED
 
 QUESTIONS = [
     "Where did the defence ministers meet?",
@@ -80,6 +83,35 @@ def test_ask_returns_passage_faq_and_declines(seed_retriever: qa.Retriever) -> N
     off = seed_retriever.ask("How do I bake sourdough bread?")
     assert not off.answered and off.passage is None and off.faq is None
     assert off.suggestions  # the nearest FAQ questions, for the reader to try
+
+
+def test_near_copy_tells_a_restatement_from_a_different_claim() -> None:
+    lead = "The coalition of mainly European nations is led by Britain and France."
+    assert near_copy(lead, "The coalition of mainly European nations, led by Britain and France.")
+    assert not near_copy(lead, "The coalition of mainly European nations is led by Germany.")
+    assert not near_copy("Trump agreed to send troops.", "Trump declined to send troops.")
+    assert not near_copy("", "") and not near_copy("the of and", "the of and")
+
+
+def test_a_conclusion_restating_the_lead_does_not_lower_confidence(
+    tmp_path: Path, seed_retriever: qa.Retriever, embedder: Embedder
+) -> None:
+    # The seed's conclusion restates its lead.  Two passages giving the same
+    # answer are not a sign of doubt: the confidence should be about what it
+    # is for the same article without the conclusion.
+    lines = SEED.read_text("utf-8").splitlines()
+    cut = lines.index("Conclusion")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / SEED.name).write_text("\n".join(lines[:cut] + lines[cut + 2 :]) + "\n", "utf-8")
+    qa.build(corpus, tmp_path / "index", embedder=embedder)
+    without = qa.load(tmp_path / "index", embedder=embedder)
+    for question in ("Who leads the coalition?", "What happens next for the coalition?"):
+        ranked = seed_retriever._rank(question)
+        assert ranked[0]["runner_up"] > 1  # the restatement is passed over
+        a, b = seed_retriever.ask(question), without.ask(question)
+        assert a.passage is not None and "led by Britain and France" in a.passage.text
+        assert a.confidence >= b.confidence - 0.1, (a.confidence, b.confidence)
 
 
 def test_missing_and_corrupt_index_raise_qaerror(
