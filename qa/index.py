@@ -40,7 +40,7 @@ from qa import ann
 from qa.corpus import Corpus, Skipped, file_hashes, read_corpus
 from qa.embed import DEFAULT_MODEL, Embedder
 from qa.errors import IndexNotReadyError, QAError
-from qa.text import split_sentences, terms
+from qa.text import TERM_SCHEME, split_sentences, terms
 
 FORMAT_VERSION = 1
 # Bump when the texts that get embedded for a passage change, so cached
@@ -521,6 +521,7 @@ def _write_build(
     manifest = {
         "format_version": FORMAT_VERSION,
         "unit_scheme": UNIT_SCHEME,
+        "term_scheme": TERM_SCHEME,
         "model": embedder.name,
         "model_fingerprint": embedder.fingerprint(),
         "dimension": dim,

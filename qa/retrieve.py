@@ -25,7 +25,7 @@ from qa.index import (
     read_jsonl,
 )
 from qa.scoring import Scorer
-from qa.text import _stemmer, content_words, information, near_copy, terms
+from qa.text import TERM_SCHEME, content_words, information, near_copy, stems, terms
 
 # Longer questions are cut: the model reads at most 256 word pieces anyway.
 MAX_QUESTION_CHARS = 1000
@@ -130,7 +130,7 @@ class Retriever:
         self.scorer = Scorer.default()
         self._vocab = set(self.bm25.vocab_dict)
         self._faq_vocab = set(self.bm25_faqs.vocab_dict) if self.bm25_faqs else set()
-        self._stem = _stemmer().stemWords
+        stems(["said"])  # loads the word-form dictionary now, not at the first question
 
     @staticmethod
     def _moved(index_dir: str | os.PathLike[str], folder: Path) -> bool:
@@ -154,6 +154,11 @@ class Retriever:
                 )
             if not isinstance(version, int):
                 raise ValueError(f"format_version is {version!r}")
+            if self.manifest.get("term_scheme", 1) != TERM_SCHEME:
+                raise IndexNotReadyError(
+                    f"{folder}: index was built by an older qa, whose keyword search "
+                    "reads words differently; run `qa build` to rebuild it"
+                )
             self.passages = read_jsonl(folder / "passages.jsonl")
             self.faqs = read_jsonl(folder / "faqs.jsonl")
             self.vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
@@ -435,7 +440,7 @@ class Retriever:
     def _words(self, text: str) -> list[tuple[str, float]]:
         """The question's content words, as BM25 terms with their rarity in English."""
         words = content_words(text)
-        return list(zip(self._stem(words), (information(w) for w in words), strict=True))
+        return list(zip(stems(words), (information(w) for w in words), strict=True))
 
     def _passage(self, row: dict[str, Any], *, with_sentence: bool) -> Passage:
         p = self.passages[row["id"]]

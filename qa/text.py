@@ -15,6 +15,9 @@ _NO_BREAK_BEFORE = re.compile(
     r"etc|e\.g|i\.e|cf|approx|Inc|Ltd|Co|Corp|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
     r"|\b[A-Z]|\b(?:[A-Za-z]\.){2,})\.$"
 )
+# Bump when ``terms`` changes: a built index's BM25 vocabulary must be made
+# the same way as the question's terms (qa/retrieve.py checks it).
+TERM_SCHEME = 2
 _TOKEN = re.compile(r"(?u)\b\w\w+\b|\b\d\b")
 # Two sentences say the same thing when they share this share of their
 # content words (Jaccard).  On SQuAD dev's 6.3 million pairs of sentences from
@@ -60,14 +63,37 @@ def _stopwords() -> frozenset[str]:
 
 
 def content_words(text: str) -> list[str]:
-    """Lower-cased words of ``text`` that are not stop words."""
+    """Lower-cased words of ``text`` that are not stop words.
+
+    A word whose dictionary form is a stop word is one too: the list has
+    "do" and "get" but not "did" and "got".
+    """
     stop = _stopwords()
-    return [w for w in _TOKEN.findall(text.lower()) if w not in stop]
+    return [w for w in _TOKEN.findall(text.lower()) if w not in stop and _lemma(w) not in stop]
+
+
+@lru_cache(maxsize=1 << 18)
+def _lemma(word: str) -> str:
+    # simplemma: a dictionary of English word forms, offline.  The stemmer
+    # alone leaves irregular forms apart ("said"/"say", "led"/"lead",
+    # "wrote"/"written"/"write"), and questions often use the other form.
+    import simplemma
+
+    return str(simplemma.lemmatize(word, lang="en"))
+
+
+def stems(words: list[str]) -> list[str]:
+    """Each word's BM25 term: its dictionary form, stemmed.
+
+    >>> stems(["said", "leads", "led", "countries", "wrote", "written"])
+    ['say', 'lead', 'lead', 'countri', 'write', 'write']
+    """
+    return list(_stemmer().stemWords([_lemma(w) for w in words]))
 
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words of ``text``, for BM25 and overlap."""
-    return list(_stemmer().stemWords(content_words(text)))
+    return stems(content_words(text))
 
 
 def information(word: str) -> float:

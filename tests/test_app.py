@@ -37,7 +37,7 @@ from qa.app import (
 from qa.cli import main as qa_main
 from qa.cli import parser as qa_parser
 from qa.embed import Embedder
-from qa.errors import QAError
+from qa.errors import IndexNotReadyError, QAError
 from qa.feedback import FeedbackLog, Vote, summarize
 from qa.http_client import app_command, app_env, ask_over_http, free_port, stop
 from qa.index import build_dir
@@ -244,6 +244,23 @@ def test_start_rebuilds_once_when_the_corpus_changed(live: LiveIndex, embedder: 
 
 def test_start_rebuilds_an_unreadable_index(live: LiveIndex, embedder: Embedder) -> None:
     (build_dir(live.index) / "vectors.npy").write_bytes(b"not numpy")
+    again = LiveIndex(live.corpus, live.index, embedder=embedder)
+    again.prepare()
+    assert "could not be used, so it was rebuilt" in again.notice
+    assert again.get().ask(IN_SCOPE).answered
+
+
+def test_start_rebuilds_an_index_whose_keyword_terms_are_outdated(
+    live: LiveIndex, embedder: Embedder
+) -> None:
+    # An index from a qa whose terms() differed (no "term_scheme" in its
+    # manifest) would match question words against the wrong vocabulary.
+    manifest_path = build_dir(live.index) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["term_scheme"]
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexNotReadyError, match="older qa.*run `qa build`"):
+        qa.load(live.index, embedder=embedder)
     again = LiveIndex(live.corpus, live.index, embedder=embedder)
     again.prepare()
     assert "could not be used, so it was rebuilt" in again.notice

@@ -12,7 +12,7 @@ import qa
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError
 from qa.index import build_dir, context, is_current
-from qa.text import near_copy
+from qa.text import near_copy, terms
 
 from .conftest import SEED
 
@@ -83,6 +83,13 @@ def test_ask_returns_passage_faq_and_declines(seed_retriever: qa.Retriever) -> N
     off = seed_retriever.ask("How do I bake sourdough bread?")
     assert not off.answered and off.passage is None and off.faq is None
     assert off.suggestions  # the nearest FAQ questions, for the reader to try
+
+
+def test_irregular_word_forms_are_one_keyword_term() -> None:
+    assert set(terms("Who leads the talks?")) == set(terms("The talks were led"))
+    assert terms("What did Healey say?") == terms("Healey said")
+    assert terms("Who wrote it?") == terms("It was written") == terms("writes")
+    assert terms("Which countries met?") == terms("The country meets")
 
 
 def test_near_copy_tells_a_restatement_from_a_different_claim() -> None:

@@ -17,14 +17,15 @@ from .conftest import SHARED_EVAL
 
 pytestmark = pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason="shared eval data not present")
 
-# Measured with `qa eval` on 2026-11-24 (docs/retrieval.md).  The seed hit@1
-# target is 19/20; today's 18/20 is the floor until it is met.
+# Measured with `qa eval` on 2026-11-24 (docs/retrieval.md): SQuAD hit@1
+# 0.859, hit@5 0.970, answered 0.997.  The seed hit@1 target is 19/20;
+# today's 18/20 is the floor until it is met.
 FLOORS = {
     "seed_hit_at_1": 18 / 20,
     "seed_adjacent_declined": 2,
-    "squad_hit_at_1": 0.85,
-    "squad_hit_at_5": 0.96,
-    "squad_answered": 0.99,
+    "squad_hit_at_1": 0.855,
+    "squad_hit_at_5": 0.965,
+    "squad_answered": 0.995,
 }
 
 
