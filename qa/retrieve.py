@@ -21,11 +21,12 @@ from qa.index import (
     SENTENCE,
     WINDOW,
     build_dir,
+    context,
     passage_sentences,
     read_jsonl,
 )
 from qa.scoring import Scorer
-from qa.text import TERM_SCHEME, content_words, information, near_copy, stems, terms
+from qa.text import TERM_SCHEME, content_words, information, names, near_copy, stems, terms
 
 # Longer questions are cut: the model reads at most 256 word pieces anyway.
 MAX_QUESTION_CHARS = 1000
@@ -260,6 +261,8 @@ class Retriever:
         words = self._words(text)  # shared by the passages' and the FAQs' coverage
         ranked = self._rank(text, words=words)
         decision = self.scorer.decide(ranked)
+        if not decision.answered and self._names_every_word(ranked[0], text, words):
+            decision = self.scorer.decide(ranked, named=True)
         faq = self._match_faq(text, ranked[0]["qvec"], words) if decision.answered else None
         if not decision.answered:
             return Answer(
@@ -371,7 +374,8 @@ class Retriever:
                 candidates.update(dict.fromkeys(int(p) for p in _top_positive(scores, want)))
         bm25_max = float(bm25.max()) if n else 0.0
         sent_max = float(best_sent.max()) if n else 0.0
-        coverage = _coverage(self._words(text) if words is None else words, self._vocab)
+        words = self._words(text) if words is None else words
+        coverage = _coverage(words, self._vocab)
         # Every unit of every candidate in one read and one product: the
         # candidates' units are contiguous runs of rows, one run each.
         chosen = list(candidates)
@@ -411,6 +415,20 @@ class Retriever:
             )
             rows[0]["runner_up"] = self._runner_up(rows)
         return rows
+
+    def _names_every_word(
+        self, row: dict[str, Any], text: str, words: list[tuple[str, float]]
+    ) -> bool:
+        """The passage has every content word of the question, and one of
+        them is a name or figure (written so by the question or the passage)."""
+        if not words or row["coverage"] < 1.0:  # a word the whole corpus lacks: no
+            return False
+        p = self.passages[row["id"]]
+        present = set(terms(context(p["doc"], p["heading"]) + p["text"]))
+        if any(term not in present for term, _ in words):
+            return False
+        named = names(text) | names(p["text"])
+        return any(term in named for term, _ in words)
 
     def _runner_up(self, ranked: list[dict[str, Any]]) -> int:
         """The position of the best candidate that answers differently from the top.

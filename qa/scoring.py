@@ -5,7 +5,9 @@ questions and stored in ``qa/scoring.json`` (docs/retrieval.md explains them):
 
 * ``rank``: fuses dense and BM25 signals into one score per passage;
 * ``in_scope``: the probability that the corpus covers the question at all;
-  below its threshold the bot declines (FAQ sections are judged by it too);
+  below its threshold the bot declines (FAQ sections are judged by it too),
+  unless the top passage contains every word of the question, a name among
+  them (``Scorer.decide``'s ``named``);
 * ``correct``: the probability that the top passage is the right one, shown
   as the answer's confidence.
 """
@@ -113,14 +115,20 @@ class Scorer:
         for row in rows:
             row["score"] = self.rank.value(row)
 
-    def decide(self, ranked: list[dict[str, Any]]) -> Decision:
-        """Whether to answer with ``ranked[0]``, and how sure we are it is right."""
+    def decide(self, ranked: list[dict[str, Any]], *, named: bool = False) -> Decision:
+        """Whether to answer with ``ranked[0]``, and how sure we are it is right.
+
+        ``named``: the top passage has every content word of the question, a
+        name or figure among them ("Who is Pal Jonson?").  Such a question is
+        about that passage even when the model's cosine for a bare name is
+        low, so it is answered whatever the in-scope model says.
+        """
         if not ranked:
             return Decision(False, 0.0, 0.0)
         feats = answer_features(ranked)
         in_scope = self.in_scope.probability(feats)
         correct = self.correct.probability(feats)
-        answered = in_scope >= self.in_scope.threshold
+        answered = named or in_scope >= self.in_scope.threshold
         return Decision(answered, correct if answered else correct * in_scope, in_scope)
 
     def covers(self, ranked: list[dict[str, Any]]) -> float:

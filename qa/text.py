@@ -122,3 +122,18 @@ def near_copy(a: str, b: str) -> bool:
     x, y = set(terms(a)), set(terms(b))
     union = len(x | y)
     return union > 0 and len(x & y) / union >= NEAR_COPY
+
+
+def names(text: str) -> set[str]:
+    """The terms of the words ``text`` writes as names or figures: capitalized
+    where no sentence starts, or with a digit.
+
+    >>> sorted(names("The Swedish minister Pal Jonson said 30 countries met."))
+    ['30', 'jonson', 'pal', 'swedish']
+    """
+    found: list[str] = []
+    for sentence in split_sentences(text):
+        for i, word in enumerate(_TOKEN.findall(sentence)):
+            if (i > 0 and word[0].isupper()) or any(ch.isdigit() for ch in word):
+                found.append(word.lower())
+    return set(stems(found))

@@ -171,9 +171,11 @@ def question_rows(
         ranked = retriever._rank(q["question"], q["qvec"])
         feats = answer_features(ranked)
         top = retriever.passages[ranked[0]["id"]]["text"]
+        words = retriever._words(q["question"])
         rows.append(
             {
                 **feats,
+                "named": retriever._names_every_word(ranked[0], q["question"], words),
                 "in_scope": int(in_scope),
                 "doc": q["doc"],
                 "setting": setting,
@@ -271,6 +273,9 @@ def main() -> int:
         full_pos = np.array([r["setting"] == "full" for r in scope_rows])
         covered = np.array([r["in_scope"] == 1 for r in scope_rows])
         threshold = float(np.quantile(probs[covered], 1 - ANSWER_RATE))
+        # Answered as the retriever would: by the model, or because the top
+        # passage names every word of the question (Retriever._names_every_word).
+        answers = (probs >= threshold) | np.array([r["named"] for r in scope_rows])
         in_scope = to_linear(
             fit_logistic(
                 matrix(scope_rows, IN_SCOPE_FEATURES), np.array([r["in_scope"] for r in scope_rows])
@@ -285,14 +290,14 @@ def main() -> int:
                     [r["setting"] == setting and r["in_scope"] == label for r in scope_rows]
                 )
                 if sel.any():
-                    rate = float((probs[sel] >= threshold).mean())
+                    rate = float(answers[sel].mean())
                     print(
                         f"in-scope model, {setting}, {'covered' if label else 'not covered'}: "
                         f"answered {rate:.3f} of {int(sel.sum())}",
                         file=sys.stderr,
                     )
 
-        answered = [r for r, p in zip(positives, probs[full_pos], strict=True) if p >= threshold]
+        answered = [r for r, a in zip(positives, answers[full_pos], strict=True) if a]
         conf_probs = out_of_fold(answered, CORRECT_FEATURES, "correct")
         table = reliability_table(
             [(float(p), bool(r["correct"])) for p, r in zip(conf_probs, answered, strict=True)]

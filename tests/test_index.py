@@ -12,7 +12,7 @@ import qa
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError
 from qa.index import build_dir, context, is_current
-from qa.text import near_copy, terms
+from qa.text import names, near_copy, terms
 
 from .conftest import SEED
 
@@ -90,6 +90,31 @@ def test_irregular_word_forms_are_one_keyword_term() -> None:
     assert terms("What did Healey say?") == terms("Healey said")
     assert terms("Who wrote it?") == terms("It was written") == terms("writes")
     assert terms("Which countries met?") == terms("The country meets")
+
+
+def test_names_are_capitalized_words_and_figures_not_sentence_openings() -> None:
+    assert names("Ministers met. The Swedish minister Pal Jonson said 30 were there.") == {
+        *terms("swedish pal jonson 30")
+    }
+    assert names("who is pal jonson") == set()
+
+
+def test_a_question_naming_someone_a_passage_names_is_answered(
+    seed_retriever: qa.Retriever,
+) -> None:
+    # The model's cosine for a bare name is low ("Who is Pal Jonson?" gets
+    # 0.09 with the sentence naming him); the passage naming every word of
+    # the question answers it, typed in any case.
+    for question, where in (
+        ("Who is Pal Jonson?", "minister Pal Jonson said"),
+        ("who is ruben brekelmans", "minister Ruben Brekelmans said"),
+        ("Who is Healey?", "secretary John Healey said"),
+    ):
+        a = seed_retriever.ask(question)
+        assert a.answered and a.passage is not None and where in a.passage.text, question
+    # A word the passage lacks still counts: the name alone does not answer.
+    for question in ("Where was Pal Jonson born?", "Who is Joe Biden?"):
+        assert not seed_retriever.ask(question).answered, question
 
 
 def test_near_copy_tells_a_restatement_from_a_different_claim() -> None:
