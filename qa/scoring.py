@@ -6,8 +6,8 @@ questions and stored in ``qa/scoring.json`` (docs/retrieval.md explains them):
 * ``rank``: fuses dense and BM25 signals into one score per passage;
 * ``in_scope``: the probability that the corpus covers the question at all;
   below its threshold the bot declines (FAQ sections are judged by it too),
-  unless the top passage contains every word of the question, a name among
-  them (``Scorer.decide``'s ``named``);
+  unless the top passage contains every content word of the question, a
+  name among them (``Scorer.decide``'s ``named``);
 * ``correct``: the probability that the top passage is the right one, shown
   as the answer's confidence.
 """
