@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,8 @@ class Retriever:
         self.scorer = Scorer.default()
         self._vocab = set(self.bm25.vocab_dict)
         self._faq_vocab = set(self.bm25_faqs.vocab_dict) if self.bm25_faqs else set()
-        stems(["said"])  # loads the word-form dictionary now, not at the first question
+        # Load the word-form and word-frequency tables now, not at the first question.
+        information(stems(["said"])[0])
 
     @staticmethod
     def _moved(index_dir: str | os.PathLike[str], folder: Path) -> bool:
@@ -447,7 +449,7 @@ class Retriever:
     def _best_sentence(self, row: dict[str, Any]) -> str:
         """The candidate's sentence closest to the question ("" if unknown)."""
         if "sentence" not in row:
-            sentences = passage_sentences(self.passages[row["id"]]["text"])
+            sentences = _sentences(self.passages[row["id"]]["text"])
             sent_sims = row["sims"][row["kinds"] == SENTENCE]
             if len(sentences) == len(sent_sims) and len(sentences) > 1:
                 row["sentence"] = sentences[int(np.argmax(sent_sims))]
@@ -531,6 +533,13 @@ def _coverage(words: list[tuple[str, float]], vocab: set[str]) -> dict[str, floa
             (info for (_, info), ok in zip(words, found, strict=True) if not ok), default=0.0
         ),
     }
+
+
+@lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[str, ...]:
+    """A passage's sentences, split once per passage (answers keep coming back
+    to the same passages, and splitting is the costly part of picking one)."""
+    return tuple(passage_sentences(text))
 
 
 def _top_positive(scores: np.ndarray, k: int) -> np.ndarray:

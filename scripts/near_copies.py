@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.corpus import read_corpus  # noqa: E402
 from qa.index import passage_sentences  # noqa: E402
-from qa.text import NEAR_COPY, terms  # noqa: E402
+from qa.text import NEAR_COPY, copy_terms  # noqa: E402
 
 LEVELS = (0.5, 0.6, NEAR_COPY, 0.8, 0.9)
 
@@ -35,7 +35,7 @@ def closest_pairs(corpus: Path, show: int) -> None:
     for i, paragraph in enumerate(paragraphs):
         for sentence in passage_sentences(paragraph.text):
             sentences.append(sentence)
-            words.append(set(terms(sentence)))
+            words.append(set(copy_terms(sentence)))
             owner.append(i)
     vocab = {w: j for j, w in enumerate(sorted(set().union(*words)))}
     rows = [i for i, ws in enumerate(words) for _ in ws]

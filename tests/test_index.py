@@ -12,7 +12,7 @@ import qa
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError
 from qa.index import build_dir, context, is_current
-from qa.text import names, near_copy, terms
+from qa.text import information, names, near_copy, terms
 
 from .conftest import SEED
 
@@ -90,6 +90,14 @@ def test_irregular_word_forms_are_one_keyword_term() -> None:
     assert terms("What did Healey say?") == terms("Healey said")
     assert terms("Who wrote it?") == terms("It was written") == terms("writes")
     assert terms("Which countries met?") == terms("The country meets")
+
+
+def test_word_rarity_is_wordfreqs_zipf_frequency() -> None:
+    from wordfreq import zipf_frequency
+
+    words = {*SEED.read_text("utf-8").lower().split(), "kraków", "1066", "北京", "zzzqx"}
+    for word in words:
+        assert information(word) == 9.0 - zipf_frequency(word, "en"), word
 
 
 def test_names_are_capitalized_words_and_figures_not_sentence_openings() -> None:
