@@ -26,6 +26,7 @@ from qa.errors import IndexNotReadyError, QAError
 from qa.feedback import FeedbackLog, Vote
 from qa.index import build, build_dir, is_current
 from qa.retrieve import Answer, Passage, Retriever, load
+from qa.scoring import percent
 
 # Requests that may run Retriever.ask at once (chat and /ask together).  The
 # model encode is serialized by a lock in qa/embed.py, so more workers only
@@ -128,7 +129,7 @@ def render_answer(answer: Answer) -> str:
     parts = [
         '<div class="qa-answer qa-answered">',
         '<div class="qa-meta">',
-        f'<span class="qa-conf qa-conf-{level}">{words} · {answer.confidence:.0%}</span>',
+        f'<span class="qa-conf qa-conf-{level}">{words} · {percent(answer.confidence)}</span>',
         f'<span class="qa-source">Source: {text(source_of(p))}</span>',
         "</div>",
         f'<blockquote class="qa-passage">{highlight(p.text, p.sentence)}</blockquote>',
@@ -161,7 +162,7 @@ def render_decline(answer: Answer) -> str:
         '<div class="qa-answer qa-declined">',
         '<p class="qa-decline-title">The articles don\'t cover this question.</p>',
         "<p>I only answer from the articles, and no passage matches it well enough "
-        f"(confidence {answer.confidence:.0%}).",
+        f"(confidence {percent(answer.confidence)}).",
     ]
     if answer.suggestions:
         parts.append(" Questions they do answer are below; click one to ask it.")

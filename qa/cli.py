@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from qa.embed import DEFAULT_MODEL
 from qa.errors import QAError
 from qa.feedback import DEFAULT_LOG as DEFAULT_FEEDBACK_LOG
+from qa.scoring import percent
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -43,7 +44,7 @@ def _ask(args: argparse.Namespace) -> int:
     assert answer.passage is not None
     p = answer.passage
     where = f"{p.doc} · {p.heading}" if p.heading else p.doc
-    print(f"{where}  (confidence {answer.confidence:.0%})\n\n{p.text}")
+    print(f"{where}  (confidence {percent(answer.confidence)})\n\n{p.text}")
     if answer.faq:
         print(f"\nFAQ: {answer.faq.question}\n{answer.faq.answer}")
     return 0

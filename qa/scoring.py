@@ -32,6 +32,16 @@ RANK_FEATURES = (
 )
 
 
+def percent(confidence: float) -> str:
+    """A confidence in whole percent, never "100%": the models are never
+    certain, and a reader takes 100% at its word.
+
+    >>> percent(0.999), percent(0.5), percent(0.0)
+    ('99%', '50%', '0%')
+    """
+    return f"{min(99, round(confidence * 100))}%"
+
+
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 

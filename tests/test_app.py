@@ -41,6 +41,7 @@ from qa.errors import IndexNotReadyError, QAError
 from qa.feedback import FeedbackLog, Vote, summarize
 from qa.http_client import app_command, app_env, ask_over_http, free_port, stop
 from qa.index import build_dir
+from qa.scoring import percent
 
 # Gradio's queue trips pandas deprecation warnings on every event; they are not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
@@ -131,7 +132,8 @@ def test_answer_shows_passage_highlight_source_faq_sources_and_confidence(
     assert text(f"{answer.passage.doc} · {answer.passage.heading}") in markup
     assert text(answer.faq.question) in markup and text(answer.faq.answer) in markup
     assert f"Sources ({len(answer.sources)})" in markup and len(answer.sources) == 3
-    assert 'class="qa-conf qa-conf-' in markup and f"{answer.confidence:.0%}" in markup
+    assert 'class="qa-conf qa-conf-' in markup and f"· {percent(answer.confidence)}<" in markup
+    assert "100%" not in markup  # a near-certain answer still reads 99%, not 100%
 
 
 def test_decline_shows_no_passage(seed_retriever: qa.Retriever) -> None:
