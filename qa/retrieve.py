@@ -260,7 +260,7 @@ class Retriever:
                 self.suggestions(None),
                 "Type a question about the articles.",
             )
-        words = self._words(text)  # shared by the passages' and the FAQs' coverage
+        words = self._words(text)  # the terms and rarities, shared by passages and FAQs
         ranked = self._rank(text, words=words)
         decision = self.scorer.decide(ranked)
         if not decision.answered and self._names_every_word(ranked[0], text, words):
@@ -352,8 +352,8 @@ class Retriever:
         """
         if qvec is None:
             qvec = self.embedder.encode([text])[0]
-        qterms = terms(text)
-        known = [t for t in qterms if t in self._vocab]
+        words = self._words(text) if words is None else words
+        known = [t for t, _ in words if t in self._vocab]  # the question's BM25 terms
         want = self.scorer.candidates
         k = min(len(self._passage_units), max(64, 8 * want))
         _, ids = self.index.search(qvec[None, :], k)
@@ -376,7 +376,6 @@ class Retriever:
                 candidates.update(dict.fromkeys(int(p) for p in _top_positive(scores, want)))
         bm25_max = float(bm25.max()) if n else 0.0
         sent_max = float(best_sent.max()) if n else 0.0
-        words = self._words(text) if words is None else words
         coverage = _coverage(words, self._vocab)
         # Every unit of every candidate in one read and one product: the
         # candidates' units are contiguous runs of rows, one run each.
@@ -479,7 +478,7 @@ class Retriever:
         """
         if not self.faqs or self.bm25_faqs is None:
             return None
-        known = [t for t in terms(text) if t in self._faq_vocab]
+        known = [t for t, _ in words if t in self._faq_vocab]
         bm25 = self.bm25_faqs.get_scores(known) if known else np.zeros(len(self.faqs))
         top_bm25 = float(bm25.max())
         coverage = _coverage(words, self._faq_vocab)
