@@ -129,6 +129,11 @@ class Retriever:
         self.folder = folder
         self._check(embedder)
         self._passage_units = np.flatnonzero(self.units[:, 1] <= SENTENCE)
+        # Passage p's sentences are rows first_sentence[p]:first_sentence[p + 1]
+        # of the sentence BM25 index (they are stored in passage order).
+        self._first_sentence = np.searchsorted(
+            self.sentence_passage, np.arange(len(self.passages) + 1)
+        )
         self.scorer = Scorer.default()
         self._vocab = set(self.bm25.vocab_dict)
         self._faq_vocab = set(self.bm25_faqs.vocab_dict) if self.bm25_faqs else set()
@@ -404,6 +409,11 @@ class Retriever:
                     **coverage,
                     "sims": all_sims[span],
                     "kinds": all_kinds[span],
+                    # Its sentences' BM25 (a view; scaled when a sentence is picked).
+                    "sentence_bm25": bm25_sent[
+                        self._first_sentence[p] : self._first_sentence[p + 1]
+                    ],
+                    "sentence_bm25_max": sent_max,
                 }
             )
         _add_gaps(rows)
@@ -446,12 +456,19 @@ class Retriever:
         return len(ranked)
 
     def _best_sentence(self, row: dict[str, Any]) -> str:
-        """The candidate's sentence closest to the question ("" if unknown)."""
+        """The candidate's sentence that best answers the question ("" if unknown):
+        by cosine and BM25 together, weighed as the ranker weighs a passage's
+        best sentence.  By cosine alone, "Where did the ministers gather?"
+        picked "The gathering at Nato headquarters ..." over "Defence
+        ministers ... gathered in Brussels"."""
         if "sentence" not in row:
             sentences = _sentences(self.passages[row["id"]]["text"])
             sent_sims = row["sims"][row["kinds"] == SENTENCE]
-            if len(sentences) == len(sent_sims) and len(sentences) > 1:
-                row["sentence"] = sentences[int(np.argmax(sent_sims))]
+            bm25 = row["sentence_bm25"]
+            if len(sentences) == len(sent_sims) == len(bm25) > 1:
+                top = row["sentence_bm25_max"]
+                fit = self.scorer.sentence_scores(sent_sims, bm25 / top if top > 0 else bm25)
+                row["sentence"] = sentences[int(np.argmax(fit))]
             else:
                 row["sentence"] = sentences[0] if len(sentences) == 1 else ""
         return str(row["sentence"])

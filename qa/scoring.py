@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 PARAMS_FILE = Path(__file__).with_name("scoring.json")
 
 RANK_FEATURES = (
@@ -115,6 +117,11 @@ class Scorer:
         self.in_scope = Linear.from_dict(params["in_scope"])
         self.correct = Linear.from_dict(params["correct"])
         self.candidates = int(params.get("candidates", 20))
+        w = dict(zip(self.rank.features, self.rank.weights, strict=True))
+        self._sentence_weights = (
+            w.get("dense_sentence", 0.0) + w.get("dense_sentence_gap", 0.0),
+            w.get("bm25_sentence_rel", 0.0),
+        )
 
     @classmethod
     def default(cls) -> Scorer:
@@ -124,6 +131,16 @@ class Scorer:
         """Set ``row["score"]`` on every candidate."""
         for row in rows:
             row["score"] = self.rank.value(row)
+
+    def sentence_scores(self, cosines: np.ndarray, bm25_rel: np.ndarray) -> np.ndarray:
+        """How well each sentence of one passage answers the question.
+
+        The ranker's own weights for the best sentence's signals (its cosine,
+        the cosine's gap to the best candidate's, and its relative BM25), so
+        the sentence shown is the one that made the passage win.
+        """
+        dense, bm25 = self._sentence_weights
+        return dense * cosines + bm25 * bm25_rel
 
     def decide(self, ranked: list[dict[str, Any]], *, named: bool = False) -> Decision:
         """Whether to answer with ``ranked[0]``, and how sure we are it is right.

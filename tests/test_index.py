@@ -125,6 +125,27 @@ def test_a_question_naming_someone_a_passage_names_is_answered(
         assert not seed_retriever.ask(question).answered, question
 
 
+def test_the_highlighted_sentence_is_chosen_by_words_and_meaning(
+    seed_retriever: qa.Retriever,
+) -> None:
+    # By cosine alone the lead's second sentence ("The gathering at Nato
+    # headquarters was ...") is nearest to both questions; the sentence that
+    # answers them is the one naming the ministers gathering in Brussels.
+    for question in (
+        "Where did the defence ministers gather?",
+        "In which city did the ministers meet?",
+    ):
+        a = seed_retriever.ask(question)
+        assert a.passage is not None, question
+        assert "gathered in Brussels on Thursday" in a.passage.sentence, (
+            question,
+            a.passage.sentence,
+        )
+    a = seed_retriever.ask("Will the US provide assurances?")
+    assert a.passage is not None
+    assert a.passage.sentence == "Trump has so far declined to provide such assurances."
+
+
 def test_near_copy_tells_a_restatement_from_a_different_claim() -> None:
     lead = "The coalition of mainly European nations is led by Britain and France."
     assert near_copy(lead, "The coalition of mainly European nations, led by Britain and France.")
