@@ -74,6 +74,10 @@ class Linear:
             "threshold": round(self.threshold, 6),
         }
 
+    def weight(self, feature: str) -> float:
+        """The weight of ``feature`` (0 when the model does not use it)."""
+        return dict(zip(self.features, self.weights, strict=True)).get(feature, 0.0)
+
     def value(self, row: dict[str, float]) -> float:
         return self.bias + sum(w * row[f] for f, w in zip(self.features, self.weights, strict=True))
 
@@ -117,11 +121,6 @@ class Scorer:
         self.in_scope = Linear.from_dict(params["in_scope"])
         self.correct = Linear.from_dict(params["correct"])
         self.candidates = int(params.get("candidates", 20))
-        w = dict(zip(self.rank.features, self.rank.weights, strict=True))
-        self._sentence_weights = (
-            w.get("dense_sentence", 0.0) + w.get("dense_sentence_gap", 0.0),
-            w.get("bm25_sentence_rel", 0.0),
-        )
 
     @classmethod
     def default(cls) -> Scorer:
@@ -135,12 +134,12 @@ class Scorer:
     def sentence_scores(self, cosines: np.ndarray, bm25_rel: np.ndarray) -> np.ndarray:
         """How well each sentence of one passage answers the question.
 
-        The ranker's own weights for the best sentence's signals (its cosine,
-        the cosine's gap to the best candidate's, and its relative BM25), so
-        the sentence shown is the one that made the passage win.
+        The ranker's own weights for a passage's best-sentence signals (the
+        cosine, its gap to the best candidate's, and the relative BM25), so a
+        sentence is judged as its passage was.
         """
-        dense, bm25 = self._sentence_weights
-        return dense * cosines + bm25 * bm25_rel
+        dense = self.rank.weight("dense_sentence") + self.rank.weight("dense_sentence_gap")
+        return dense * cosines + self.rank.weight("bm25_sentence_rel") * bm25_rel
 
     def decide(self, ranked: list[dict[str, Any]], *, named: bool = False) -> Decision:
         """Whether to answer with ``ranked[0]``, and how sure we are it is right.
