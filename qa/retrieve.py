@@ -413,7 +413,6 @@ class Retriever:
                     "sentence_bm25": bm25_sent[
                         self._first_sentence[p] : self._first_sentence[p + 1]
                     ],
-                    "sentence_bm25_max": sent_max,
                 }
             )
         _add_gaps(rows)
@@ -466,8 +465,11 @@ class Retriever:
             sent_sims = row["sims"][row["kinds"] == SENTENCE]
             bm25 = row["sentence_bm25"]
             if len(sentences) == len(sent_sims) == len(bm25) > 1:
-                top = row["sentence_bm25_max"]
-                fit = self.scorer.sentence_scores(sent_sims, bm25 / top if top > 0 else bm25)
+                # Relative to the best sentence of any candidate, as bm25_sentence_rel
+                # is: this passage's best sentence has exactly that value.
+                best = float(bm25.max())
+                relative = bm25 * (row["bm25_sentence_rel"] / best) if best > 0 else bm25
+                fit = self.scorer.sentence_scores(sent_sims, relative)
                 row["sentence"] = sentences[int(np.argmax(fit))]
             else:
                 row["sentence"] = sentences[0] if len(sentences) == 1 else ""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,13 @@ class Linear:
             "threshold": round(self.threshold, 6),
         }
 
+    @cached_property
+    def _by_feature(self) -> dict[str, float]:
+        return dict(zip(self.features, self.weights, strict=True))
+
     def weight(self, feature: str) -> float:
         """The weight of ``feature`` (0 when the model does not use it)."""
-        return dict(zip(self.features, self.weights, strict=True)).get(feature, 0.0)
+        return self._by_feature.get(feature, 0.0)
 
     def value(self, row: dict[str, float]) -> float:
         return self.bias + sum(w * row[f] for f, w in zip(self.features, self.weights, strict=True))
