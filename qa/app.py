@@ -24,9 +24,10 @@ from typing import Any
 from qa.embed import DEFAULT_MODEL, Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.feedback import FeedbackLog, Vote
-from qa.index import build, build_dir, is_current
+from qa.index import build, is_current
+from qa.rank.scoring import percent
 from qa.retrieve import Answer, Passage, Retriever, load
-from qa.scoring import percent
+from qa.store.local.files import build_dir
 
 # Requests that may run Retriever.ask at once (chat and /ask together).  The
 # model encode is serialized by a lock in qa/embed.py, so more workers only

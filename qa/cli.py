@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from qa.embed import DEFAULT_MODEL
 from qa.errors import QAError
 from qa.feedback import DEFAULT_LOG as DEFAULT_FEEDBACK_LOG
-from qa.scoring import percent
+from qa.rank.scoring import percent
 
 
 def _build(args: argparse.Namespace) -> int:

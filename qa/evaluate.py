@@ -170,7 +170,7 @@ def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalRepor
                         Miss(
                             q,
                             "wrong FAQ",
-                            "none" if got is None else retriever.faqs[got]["question"],
+                            "none" if got is None else retriever.faqs[got].question,
                         )
                     )
             else:
@@ -178,7 +178,7 @@ def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalRepor
                 if got is not None:
                     report.faq_false_matches += 1
                     report.misses.append(
-                        Miss(q, "FAQ shown but none applies", retriever.faqs[got]["question"])
+                        Miss(q, "FAQ shown but none applies", retriever.faqs[got].question)
                     )
     n = max(1, report.in_scope)
     report.hit_at_1 = hits1 / n
@@ -196,9 +196,9 @@ def _faq_position(retriever: Retriever, answer: Any) -> int | None:
     """Index of the answer's FAQ pair among its document's FAQs."""
     if answer.faq is None:
         return None
-    same_doc = [f for f in retriever.faqs if f["doc"] == answer.faq.doc]
+    same_doc = [f for f in retriever.faqs if f.doc == answer.faq.doc]
     for i, f in enumerate(same_doc):
-        if f["question"] == answer.faq.question:
+        if f.question == answer.faq.question:
             return i
     return None
 

@@ -39,8 +39,9 @@ SIGNALS = {
 def ranks(retriever: qa.Retriever, questions: list[dict], key: str) -> list[int | None]:
     out = []
     for q in questions:
-        rows = sorted(retriever._rank(q["question"], q.get("qvec")), key=lambda r: -r[key])
-        texts = [retriever.passages[r["id"]]["text"] for r in rows]
+        ranking = retriever.rank(q["question"], q.get("qvec"))
+        rows = sorted(ranking.candidates, key=lambda c: -getattr(c, key))
+        texts = [retriever.passages[c.id].text for c in rows]
         out.append(next((i for i, t in enumerate(texts) if hit(t, q["passage_any"])), None))
     return out
 

@@ -1,14 +1,14 @@
-"""Fit qa/scoring.json from labelled questions: the ranker, the decline model
+"""Fit qa/rank/scoring.json from labelled questions: the ranker, the decline model
 and the confidence model.  docs/retrieval.md explains each.
 
-    python scripts/fit_scoring.py                       # fit on SQuAD dev, write qa/scoring.json
+    python scripts/fit_scoring.py                 # fit on SQuAD dev, write qa/rank/scoring.json
     python scripts/fit_scoring.py --check ../shared/eval/article_dev.jsonl
     python scripts/fit_scoring.py --questions my.jsonl --corpus my-corpus/ --out my-scoring.json
 
 The questions use the ``qa eval`` format.  Every figure printed is
 out-of-fold: cross-validation leaves whole documents out, so no document's
 questions are scored by a model fitted on them.  The script uses the
-product's own code (``qa.build``, ``Retriever._rank``), so the fitted
+product's own code (``qa.build``, ``Retriever.rank``), so the fitted
 features are exactly the ones the retriever computes.
 """
 
@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 import qa  # noqa: E402
 from qa.embed import Embedder  # noqa: E402
 from qa.evaluate import read_questions, reliability_table  # noqa: E402
+from qa.rank import Linear, answer_signals, as_row, names_every_word  # noqa: E402
+from qa.rank.scoring import RANK_FEATURES  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
-from qa.scoring import RANK_FEATURES, Linear, answer_features  # noqa: E402
 
 IN_SCOPE_FEATURES = ("dense_sentence", "info_coverage", "missing_info", "score")
 CORRECT_FEATURES = ("score", "margin", "dense", "dense_sentence", "bm25_second", "agree")
@@ -126,11 +127,11 @@ def fit_ranker(retriever: Retriever, questions: list[dict[str, Any]]) -> tuple[L
     """Pointwise logistic regression: is this candidate the right passage?"""
     rows = []
     for i, q in enumerate(questions):
-        for cand in retriever._rank(q["question"], q["qvec"]):
-            text = retriever.passages[cand["id"]]["text"]
+        for cand in retriever.rank(q["question"], q["qvec"]).candidates:
+            text = retriever.passages[cand.id].text
             rows.append(
                 {
-                    **{f: cand[f] for f in RANK_FEATURES},
+                    **{f: getattr(cand, f) for f in RANK_FEATURES},
                     "y": hit(text, q["passage_any"]),
                     "q": i,
                     "doc": q["doc"],
@@ -168,19 +169,18 @@ def question_rows(
 ) -> list[dict[str, Any]]:
     rows = []
     for q in questions:
-        ranked = retriever._rank(q["question"], q["qvec"])
-        feats = answer_features(ranked)
-        top = retriever.passages[ranked[0]["id"]]["text"]
-        words = retriever._words(q["question"])
+        ranked = retriever.rank(q["question"], q["qvec"])
+        feats = as_row(answer_signals(ranked))
+        top = retriever.passages[ranked.top.id].text
         rows.append(
             {
                 **feats,
-                "named": retriever._names_every_word(ranked[0], q["question"], words),
+                "named": names_every_word(retriever.store, ranked.top, q["question"], ranked.words),
                 "in_scope": int(in_scope),
                 "doc": q["doc"],
                 "setting": setting,
                 "correct": int(in_scope and hit(top, q["passage_any"])),
-                "top_id": ranked[0]["id"],
+                "top_id": ranked.top.id,
                 "qvec": q["qvec"],
                 "question": q["question"],
             }
@@ -196,7 +196,7 @@ def main() -> int:
     shared = ROOT.parent / "shared" / "eval"
     ap.add_argument("--corpus", type=Path, default=shared / "squad2-dev" / "corpus")
     ap.add_argument("--questions", type=Path, default=shared / "squad2-dev" / "questions.jsonl")
-    ap.add_argument("--out", type=Path, default=ROOT / "qa" / "scoring.json")
+    ap.add_argument("--out", type=Path, default=ROOT / "qa" / "rank" / "scoring.json")
     ap.add_argument(
         "--check",
         type=Path,
@@ -274,7 +274,7 @@ def main() -> int:
         covered = np.array([r["in_scope"] == 1 for r in scope_rows])
         threshold = float(np.quantile(probs[covered], 1 - ANSWER_RATE))
         # Answered as the retriever would: by the model, or because the top
-        # passage names every word of the question (Retriever._names_every_word).
+        # passage names every word of the question (qa.rank.names_every_word).
         answers = (probs >= threshold) | np.array([r["named"] for r in scope_rows])
         in_scope = to_linear(
             fit_logistic(

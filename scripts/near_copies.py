@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.corpus import read_corpus  # noqa: E402
-from qa.index import passage_sentences  # noqa: E402
 from qa.text import NEAR_COPY, copy_terms  # noqa: E402
+from qa.units import passage_sentences  # noqa: E402
 
 LEVELS = (0.5, 0.6, NEAR_COPY, 0.8, 0.9)
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import qa
-from qa import ann
 from qa.errors import IndexNotReadyError
-from qa.index import build_dir
+from qa.store.local import ann
+from qa.store.local.files import build_dir
 
 from .conftest import SEED
 
@@ -156,8 +156,8 @@ def test_build_records_ivf_and_load_reads_it_back(
     assert params.kind is ann.IndexKind.IVF and params.nprobe > 1
 
     retriever = qa.load(index_dir, embedder=embedder)
-    assert retriever.index.nprobe == params.nprobe
-    assert retriever.index.ntotal == int((retriever.units[:, 1] <= 1).sum())
+    assert retriever.store.index.nprobe == params.nprobe
+    assert retriever.store.index.ntotal == int((retriever.store.units[:, 1] <= 1).sum())
     answer = retriever.ask("Where did the ministers meet?")
     assert answer.answered
 

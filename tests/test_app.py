@@ -40,8 +40,8 @@ from qa.embed import Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.feedback import FeedbackLog, Vote, summarize
 from qa.http_client import app_command, app_env, ask_over_http, free_port, stop
-from qa.index import build_dir
-from qa.scoring import percent
+from qa.rank.scoring import percent
+from qa.store.local.files import build_dir
 
 # Gradio's queue trips pandas deprecation warnings on every event; they are not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
@@ -144,7 +144,7 @@ def test_decline_shows_no_passage(seed_retriever: qa.Retriever) -> None:
     assert_only_own_markup(markup)
     assert "don't cover this question" in markup
     for p in seed_retriever.passages:
-        assert text(p["text"])[:60] not in markup
+        assert text(p.text)[:60] not in markup
 
 
 def test_corpus_and_question_markup_render_as_text(
@@ -208,7 +208,7 @@ def test_vote_is_logged_with_question_passage_vote_and_time(
 
 def test_examples_are_the_faq_questions(live: LiveIndex, tmp_path: Path) -> None:
     chat = Chat(live, FeedbackLog(tmp_path / "v.jsonl"))
-    assert sorted(chat.examples()) == sorted(f["question"] for f in live.get().faqs)
+    assert sorted(chat.examples()) == sorted(f.question for f in live.get().faqs)
 
 
 # ------------------------------------------------------------------ the live index

@@ -23,7 +23,7 @@ import qa
 from qa.corpus import file_hashes
 from qa.embed import Embedder
 from qa.errors import QAError
-from qa.index import build_lock
+from qa.store.local.files import build_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "nato-coalition-of-the-willing-ukraine.txt"

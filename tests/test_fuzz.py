@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 import qa
 from qa.corpus import parse_bytes
 from qa.errors import CorpusError
-from qa.retrieve import MAX_QUESTION_CHARS, _best_per_passage
+from qa.retrieve import MAX_QUESTION_CHARS
+from qa.store.local.store import best_per_passage
 
 NOT_A_QUESTION = [
     "",
@@ -185,4 +186,4 @@ def test_best_sentence_per_passage_is_the_plain_maximum(
     )
     expected = np.zeros(len(sentences), dtype=np.float32)
     np.maximum.at(expected, owner, scores)
-    assert np.array_equal(_best_per_passage(scores, owner, len(sentences)), expected)
+    assert np.array_equal(best_per_passage(scores, owner, len(sentences)), expected)

@@ -11,8 +11,10 @@ import pytest
 import qa
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError
-from qa.index import build_dir, context, is_current
+from qa.index import is_current
+from qa.store.local.files import build_dir
 from qa.text import information, names, near_copy, terms
+from qa.units import context
 
 from .conftest import SEED
 
@@ -50,14 +52,16 @@ def test_round_trip_manifest_and_files(
     assert not list(folder.rglob("*.pkl")) and not list(folder.rglob("*.pickle"))
 
     retriever = qa.load(tmp_path / "index", embedder=embedder)
-    assert [p["text"] for p in retriever.passages] == [
+    assert [p.text for p in retriever.passages] == [
         p.text for p in qa.corpus.parse_file(next(seed_corpus.iterdir())).paragraphs
     ]
     # Stored vectors are the model's own unit vectors for those texts, in context.
     first = retriever.passages[0]
-    in_context = context(first["doc"], first["heading"]) + first["text"]
+    in_context = context(first.doc, first.heading) + first.text
     np.testing.assert_allclose(
-        retriever.vectors[first["units"][0]], embedder.encode([in_context])[0], atol=1e-5
+        retriever.store.vectors(np.array([first.units[0]]))[0],
+        embedder.encode([in_context])[0],
+        atol=1e-5,
     )
     assert is_current(seed_corpus, tmp_path / "index")
 
@@ -67,11 +71,11 @@ def test_search_matches_brute_force_cosine(
 ) -> None:
     q = "Which minister talked about scenarios such as an escalation by Russia?"
     qvec = embedder.encode([q])[0]
-    texts = [context(p["doc"], p["heading"]) + p["text"] for p in seed_retriever.passages]
+    texts = [context(p.doc, p.heading) + p.text for p in seed_retriever.passages]
     best_dense = int(np.argmax(embedder.encode(texts) @ qvec))
     results = seed_retriever.search(q, k=3)
     assert len(results) == 3
-    assert results[0].text == seed_retriever.passages[best_dense]["text"]
+    assert results[0].text == seed_retriever.passages[best_dense].text
     assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
 
 
@@ -168,8 +172,8 @@ def test_a_conclusion_restating_the_lead_does_not_lower_confidence(
     qa.build(corpus, tmp_path / "index", embedder=embedder)
     without = qa.load(tmp_path / "index", embedder=embedder)
     for question in ("Who leads the coalition?", "What happens next for the coalition?"):
-        ranked = seed_retriever._rank(question)
-        assert ranked[0]["runner_up"] > 1  # the restatement is passed over
+        ranked = seed_retriever.rank(question)
+        assert ranked.runner_up > 1  # the restatement is passed over
         a, b = seed_retriever.ask(question), without.ask(question)
         assert a.passage is not None and "led by Britain and France" in a.passage.text
         assert a.confidence >= b.confidence - 0.1, (a.confidence, b.confidence)
@@ -213,7 +217,7 @@ def test_failed_build_leaves_old_index_answering_the_same(
         qa.build(seed_corpus, index, embedder=embedder, before_swap=explode)
     after = qa.load(index, embedder=embedder)
     assert _answers(after) == before
-    assert "Brussels" in after.passages[0]["text"]
+    assert "Brussels" in after.passages[0].text
     assert [p.name for p in index.iterdir() if p.name.startswith(".tmp")] == []
     assert not is_current(seed_corpus, index)
 

@@ -127,7 +127,7 @@ def test_bad_files_are_skipped_and_listed_and_good_files_build(
     answer = retriever.ask("How often did the oil for the lamp arrive?")
     assert answer.answered and answer.passage is not None
     assert answer.passage.doc == "Lighthouse Keeping"
-    texts = [p["text"] for p in retriever.passages]
+    texts = [p.text for p in retriever.passages]
     assert len(texts) == len(set(texts)), "a duplicate paragraph is indexed once"
     assert not any("swordfish" in t for t in texts)
 

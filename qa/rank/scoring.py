@@ -1,7 +1,7 @@
 """Turning retrieval signals into a ranking, a decline decision and a confidence.
 
 Three small linear models, all fit by ``scripts/fit_scoring.py`` on labelled
-questions and stored in ``qa/scoring.json`` (docs/retrieval.md explains them):
+questions and stored in ``qa/rank/scoring.json`` (docs/retrieval.md explains them):
 
 * ``rank``: fuses dense and BM25 signals into one score per passage;
 * ``in_scope``: the probability that the corpus covers the question at all;
@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from qa.errors import QAError
+from qa.rank.candidate import AnswerSignals, Candidate, Ranking, signal_names
 
 PARAMS_FILE = Path(__file__).with_name("scoring.json")
 
@@ -83,11 +87,24 @@ class Linear:
         """The weight of ``feature`` (0 when the model does not use it)."""
         return self._by_feature.get(feature, 0.0)
 
-    def value(self, row: dict[str, float]) -> float:
+    def value(self, row: Mapping[str, float]) -> float:
         return self.bias + sum(w * row[f] for f, w in zip(self.features, self.weights, strict=True))
 
-    def probability(self, row: dict[str, float]) -> float:
+    def probability(self, row: Mapping[str, float]) -> float:
         return sigmoid(self.value(row))
+
+    def check(self, name: str, known: frozenset[str]) -> None:
+        """Every feature must be a signal the code computes.
+
+        Raises:
+            QAError: A feature is not in ``known``; the message lists them.
+        """
+        unknown = [f for f in self.features if f not in known]
+        if unknown:
+            raise QAError(
+                f"scoring model {name!r} reads unknown signals {unknown}; the signals are "
+                f"{sorted(known)}; refit it with scripts/fit_scoring.py"
+            )
 
 
 @dataclass(frozen=True)
@@ -97,24 +114,34 @@ class Decision:
     in_scope: float
 
 
-def answer_features(ranked: list[dict[str, Any]]) -> dict[str, float]:
+def answer_signals(ranking: Ranking) -> AnswerSignals:
     """Signals about the question as a whole, from its ranked candidates."""
-    top = ranked[0]
+    top = ranking.candidates[0]
     # The runner-up is the best candidate that is not a restatement of the top.
-    runner_up = top.get("runner_up", 1)
-    second = ranked[runner_up] if runner_up < len(ranked) else None
-    return {
-        "score": top["score"],
-        "margin": top["score"] - (second["score"] if second else top["score"] - 1.0),
-        "dense": top["dense"],
-        "dense_sentence": top["dense_sentence"],
-        "bm25_rel": top["bm25_rel"],
-        "bm25_second": second["bm25_rel"] if second else 0.0,
-        "coverage": top["coverage"],
-        "info_coverage": top["info_coverage"],
-        "missing_info": top["missing_info"],
-        "agree": top.get("agree", 0.0),
-    }
+    runner_up = ranking.runner_up
+    second = ranking.candidates[runner_up] if runner_up < len(ranking) else None
+    return AnswerSignals(
+        score=top.score,
+        margin=top.score - (second.score if second else top.score - 1.0),
+        dense=top.dense,
+        dense_sentence=top.dense_sentence,
+        bm25_rel=top.bm25_rel,
+        bm25_second=second.bm25_rel if second else 0.0,
+        coverage=top.coverage,
+        info_coverage=top.info_coverage,
+        missing_info=top.missing_info,
+        agree=ranking.agree,
+    )
+
+
+def as_row(signals: AnswerSignals | Candidate) -> dict[str, float]:
+    """The signals by name, as the fitted models read them."""
+    names = _ANSWER_SIGNALS if isinstance(signals, AnswerSignals) else _CANDIDATE_SIGNALS
+    return {name: getattr(signals, name) for name in names}
+
+
+_ANSWER_SIGNALS = signal_names(AnswerSignals)
+_CANDIDATE_SIGNALS = signal_names(Candidate)
 
 
 class Scorer:
@@ -126,15 +153,13 @@ class Scorer:
         self.in_scope = Linear.from_dict(params["in_scope"])
         self.correct = Linear.from_dict(params["correct"])
         self.candidates = int(params.get("candidates", 20))
+        self.rank.check("rank", _CANDIDATE_SIGNALS - {"score"})
+        self.in_scope.check("in_scope", _ANSWER_SIGNALS)
+        self.correct.check("correct", _ANSWER_SIGNALS)
 
     @classmethod
     def default(cls) -> Scorer:
         return cls(json.loads(PARAMS_FILE.read_text("utf-8")))
-
-    def score(self, rows: list[dict[str, Any]]) -> None:
-        """Set ``row["score"]`` on every candidate."""
-        for row in rows:
-            row["score"] = self.rank.value(row)
 
     def sentence_scores(self, cosines: np.ndarray, bm25_rel: np.ndarray) -> np.ndarray:
         """How well each sentence of one passage answers the question.
@@ -146,22 +171,24 @@ class Scorer:
         dense = self.rank.weight("dense_sentence") + self.rank.weight("dense_sentence_gap")
         return dense * cosines + self.rank.weight("bm25_sentence_rel") * bm25_rel
 
-    def decide(self, ranked: list[dict[str, Any]], *, named: bool = False) -> Decision:
-        """Whether to answer with ``ranked[0]``, and how sure we are it is right.
+    def decide(self, ranking: Ranking, *, named: bool = False) -> Decision:
+        """Whether to answer with the top candidate, and how sure we are it is right.
 
         ``named``: the top passage has every content word of the question, a
         name or figure among them ("Who is Pal Jonson?").  Such a question is
         about that passage even when the model's cosine for a bare name is
         low, so it is answered whatever the in-scope model says.
         """
-        if not ranked:
+        if not ranking.candidates:
             return Decision(False, 0.0, 0.0)
-        feats = answer_features(ranked)
+        feats = as_row(answer_signals(ranking))
         in_scope = self.in_scope.probability(feats)
         correct = self.correct.probability(feats)
         answered = named or in_scope >= self.in_scope.threshold
         return Decision(answered, correct if answered else correct * in_scope, in_scope)
 
-    def covers(self, ranked: list[dict[str, Any]]) -> float:
-        """The probability that the texts behind ``ranked`` cover the question."""
-        return self.in_scope.probability(answer_features(ranked)) if ranked else 0.0
+    def covers(self, ranking: Ranking) -> float:
+        """The probability that the texts behind ``ranking`` cover the question."""
+        if not ranking.candidates:
+            return 0.0
+        return self.in_scope.probability(as_row(answer_signals(ranking)))

@@ -1,0 +1,92 @@
+"""Typed candidates: the signals of one passage (or FAQ pair) for one question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+# A question's content words: each as its BM25 term and its rarity in English.
+Words = list[tuple[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One passage (or FAQ pair) ranked for one question.
+
+    The float fields are the signals the fitted ranker reads by name
+    (``qa/rank/scoring.json``): dense cosines of the best window and best
+    sentence, their gaps to the best candidate's, and BM25 of the passage
+    and of its best sentence relative to the best in the corpus.  The
+    coverage fields are the same for every candidate of one question.
+    """
+
+    id: int
+    dense: float
+    dense_sentence: float
+    dense_gap: float
+    dense_sentence_gap: float
+    bm25_rel: float
+    bm25_sentence_rel: float
+    coverage: float
+    info_coverage: float
+    missing_info: float
+    score: float
+    # Evidence for choosing the best sentence: the cosine and kind of each of
+    # the passage's units, and the BM25 of each of its sentences.
+    sims: np.ndarray = field(repr=False, compare=False)
+    kinds: np.ndarray = field(repr=False, compare=False)
+    sentence_bm25: np.ndarray = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSignals:
+    """Signals about the question as a whole, from its ranked candidates.
+
+    The decline (``in_scope``) and confidence (``correct``) models read
+    these by name.
+    """
+
+    score: float
+    margin: float
+    dense: float
+    dense_sentence: float
+    bm25_rel: float
+    bm25_second: float
+    coverage: float
+    info_coverage: float
+    missing_info: float
+    agree: float
+
+
+@dataclass(slots=True)
+class Ranking:
+    """A question's candidates, best first, and what was found about them.
+
+    ``agree``: the top candidate is also the best by dense best-sentence and
+    by passage BM25.  ``runner_up``: the position of the best candidate that
+    answers differently from the top (a restatement is passed over).
+    ``sentences`` caches each candidate's chosen sentence, by position.
+    """
+
+    candidates: list[Candidate]
+    qvec: np.ndarray
+    words: Words
+    agree: float = 0.0
+    runner_up: int = 1
+    sentences: dict[int, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    def __getitem__(self, i: int) -> Candidate:
+        return self.candidates[i]
+
+    @property
+    def top(self) -> Candidate:
+        return self.candidates[0]
+
+
+def signal_names(cls: type) -> frozenset[str]:
+    """The float signal fields of ``cls`` (what a fitted model may read)."""
+    return frozenset(f.name for f in fields(cls) if f.type in ("float", float))

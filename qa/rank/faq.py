@@ -1,0 +1,74 @@
+"""Matching a question to the corpus's FAQ pairs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.rank.candidate import Candidate, Ranking, Words
+from qa.rank.gather import add_gaps, coverage
+from qa.rank.scoring import Scorer
+from qa.store.base import Field, Store
+from qa.units import FAQ_ANSWER, FAQ_PAIR, FAQ_QUESTION
+
+# An FAQ pair is shown when its section more likely covers the question than not.
+FAQ_SHOW = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class FAQMatch:
+    """The FAQ pair that answers a question, and how likely its section covers it."""
+
+    id: int
+    probability: float
+
+
+def match_faq(store: Store, scorer: Scorer, qvec: np.ndarray, words: Words) -> FAQMatch | None:
+    """The FAQ pair that answers the question, if one does.
+
+    The FAQ section is scored as a small corpus of its own, with the same
+    fitted ranker and in-scope model as the passages: its best pair is
+    shown when that model finds it more likely than not that the FAQ
+    section covers the question.  No FAQ-specific parameter is fitted.
+    """
+    faqs = store.faqs
+    if not faqs:
+        return None
+    vocab = store.vocabulary(Field.FAQ)
+    known = [t for t, _ in words if t in vocab]
+    bm25 = store.keyword(Field.FAQ, known).scores(range(len(faqs)))
+    top_bm25 = float(bm25.max())
+    covered = coverage(words, vocab)
+    rows: list[dict[str, float]] = []
+    for i, f in enumerate(faqs):
+        start, end = f.units
+        rows_range = np.arange(start, end)
+        sims = store.vectors(rows_range) @ qvec
+        kinds = list(store.kinds(rows_range))
+        relative = float(bm25[i]) / top_bm25 if top_bm25 > 0 else 0.0
+        rows.append(
+            {
+                "dense": float(sims[kinds.index(FAQ_PAIR)]),
+                "dense_sentence": float(
+                    max(sims[kinds.index(FAQ_QUESTION)], sims[kinds.index(FAQ_ANSWER)])
+                ),
+                "bm25_rel": relative,
+                "bm25_sentence_rel": relative,
+                **covered,
+            }
+        )
+    add_gaps(rows)
+    empty = np.zeros(0, dtype=np.float32)
+    ranked = [
+        Candidate(
+            id=i, score=scorer.rank.value(row), sims=empty, kinds=empty, sentence_bm25=empty, **row
+        )  # fmt: skip
+        for i, row in enumerate(rows)
+    ]
+    ranked.sort(key=lambda c: -c.score)
+    # FAQ rankings have no agreement or runner-up signals (0 and the second pair).
+    probability = scorer.covers(Ranking(ranked, qvec, words))
+    if probability < FAQ_SHOW:
+        return None
+    return FAQMatch(ranked[0].id, probability)

@@ -1,0 +1,137 @@
+"""Gathering a question's candidates from a store, with their signals and score.
+
+One query encoding (done by the caller); the rest is one dense top-k, two
+keyword queries, and one read of the candidates' stored vectors.
+Candidates are the best passages by either signal; their signals are
+computed exactly from the stored vectors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa.rank.candidate import Candidate, Ranking, Words
+from qa.rank.scoring import Scorer
+from qa.rank.sentence import runner_up
+from qa.store.base import Field, Store
+from qa.text import content_words, information, stems
+from qa.units import SENTENCE, WINDOW
+
+
+def question_words(text: str) -> Words:
+    """The question's content words, as BM25 terms with their rarity in English."""
+    words = content_words(text)
+    return list(zip(stems(words), (information(w) for w in words), strict=True))
+
+
+def coverage(words: Words, vocab: frozenset[str]) -> dict[str, float]:
+    """How much of the question the corpus mentions at all.
+
+    ``coverage`` is the share of the question's content words found in
+    ``vocab``; ``info_coverage`` weighs each word by how rare it is in
+    English, so a missing name or topic word counts more than a missing
+    "happen"; ``missing_info`` is the rarest word the corpus lacks.
+    """
+    if not words:
+        return {"coverage": 0.0, "info_coverage": 0.0, "missing_info": 0.0}
+    found = [term in vocab for term, _ in words]
+    total = sum(info for _, info in words)
+    return {
+        "coverage": sum(found) / len(words),
+        "info_coverage": sum(info for (_, info), ok in zip(words, found, strict=True) if ok) / total
+        if total > 0
+        else 0.0,
+        "missing_info": max(
+            (info for (_, info), ok in zip(words, found, strict=True) if not ok), default=0.0
+        ),
+    }
+
+
+def add_gaps(rows: list[dict[str, float]]) -> None:
+    """Each candidate's dense scores relative to the best candidate's."""
+    top_dense = max(r["dense"] for r in rows)
+    top_sentence = max(r["dense_sentence"] for r in rows)
+    for row in rows:
+        row["dense_gap"] = row["dense"] - top_dense
+        row["dense_sentence_gap"] = row["dense_sentence"] - top_sentence
+
+
+def gather(store: Store, scorer: Scorer, qvec: np.ndarray, words: Words) -> Ranking:
+    """The question's candidate passages with their signals and fused score, best first.
+
+    Args:
+        store: Where the passages are.
+        scorer: The fitted models (the ranker and how many candidates to take).
+        qvec: The question's vector.
+        words: The question's content words (:func:`question_words`).
+    """
+    vocab = store.vocabulary(Field.PASSAGE)
+    known = [t for t, _ in words if t in vocab]  # the question's BM25 terms
+    want = scorer.candidates
+    hits = store.dense_top(qvec, max(64, 8 * want))
+    candidates: dict[int, None] = {}
+    for owner in hits.owners:
+        candidates[int(owner)] = None
+        if len(candidates) >= want:
+            break
+    passage_bm25 = store.keyword(Field.PASSAGE, known)
+    sentence_bm25 = store.sentences(known)
+    bm25_top = passage_bm25.top(want) if known else _NONE
+    sent_top = sentence_bm25.top(want) if known else _NONE
+    for ids, _ in (bm25_top, sent_top):
+        candidates.update(dict.fromkeys(int(p) for p in ids))
+    # The best score in the corpus is the top-1 score (0 when nothing matches).
+    bm25_max = float(bm25_top[1].max()) if len(bm25_top[1]) else 0.0
+    sent_max = float(sent_top[1].max()) if len(sent_top[1]) else 0.0
+    covered = coverage(words, vocab)
+    if not candidates:
+        return Ranking([], qvec, words)
+    chosen = list(candidates)
+    bm25 = passage_bm25.scores(chosen)
+    best_sent = sentence_bm25.scores(chosen)
+    # Every unit of every candidate in one read and one product: the
+    # candidates' units are contiguous runs of rows, one run each.
+    spans = [store.passages[p].units for p in chosen]
+    lengths = np.array([end - start for start, end in spans])
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    unit_rows = np.concatenate([np.arange(start, end) for start, end in spans])
+    all_sims = store.vectors(unit_rows) @ qvec
+    all_kinds = store.kinds(unit_rows)
+    windows = np.maximum.reduceat(np.where(all_kinds == WINDOW, all_sims, -np.inf), offsets)
+    sentences = np.maximum.reduceat(np.where(all_kinds == SENTENCE, all_sims, -np.inf), offsets)
+    rows: list[dict[str, float]] = []
+    for i in range(len(chosen)):
+        dense = float(windows[i])
+        rows.append(
+            {
+                "dense": dense,
+                "dense_sentence": float(sentences[i]) if sentences[i] > -np.inf else dense,
+                "bm25_rel": float(bm25[i]) / bm25_max if bm25_max > 0 else 0.0,
+                "bm25_sentence_rel": float(best_sent[i]) / sent_max if sent_max > 0 else 0.0,
+                **covered,
+            }
+        )
+    add_gaps(rows)
+    ranked = [
+        Candidate(
+            id=p,
+            score=scorer.rank.value(row),
+            sims=all_sims[offsets[i] : offsets[i] + lengths[i]],
+            kinds=all_kinds[offsets[i] : offsets[i] + lengths[i]],
+            sentence_bm25=sentence_bm25.of_passage(p),
+            **row,
+        )
+        for i, (p, row) in enumerate(zip(chosen, rows, strict=True))
+    ]
+    ranked.sort(key=lambda c: -c.score)
+    ranking = Ranking(ranked, qvec, words)
+    top = ranked[0].id
+    ranking.agree = float(
+        top == max(ranked, key=lambda c: c.dense_sentence).id
+        and top == max(ranked, key=lambda c: c.bm25_rel).id
+    )
+    ranking.runner_up = runner_up(store, scorer, ranking)
+    return ranking
+
+
+_NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))

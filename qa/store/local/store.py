@@ -1,0 +1,228 @@
+"""The folder store, opened for questions: FAISS, bm25s and memory-mapped vectors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import IndexNotReadyError, QAError
+from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits
+from qa.store.local import ann
+from qa.store.local.files import FORMAT_VERSION, build_dir, read_jsonl
+from qa.text import TERM_SCHEME
+from qa.units import SENTENCE
+
+
+class LocalStore:
+    """One complete build folder, read for questions.  Thread-safe for reads.
+
+    Args:
+        index_dir: The index folder (its ``current`` build is read) or a
+            build folder itself.
+
+    Raises:
+        IndexNotReadyError: The index is missing, damaged, or from a newer
+            or older format; the message says to run ``qa build``.
+    """
+
+    def __init__(self, index_dir: str | os.PathLike[str]) -> None:
+        # A rebuild may repoint ``current`` and delete the folder being read;
+        # then read the new build instead.
+        for attempt in range(3):
+            folder = None
+            try:
+                folder = build_dir(index_dir)
+                self._read(folder)
+                break
+            except IndexNotReadyError:
+                if attempt == 2 or (folder is not None and not _moved(index_dir, folder)):
+                    raise
+        assert folder is not None
+        self.folder = folder
+        self._passage_units = np.flatnonzero(self.units[:, 1] <= SENTENCE)
+        # Passage p's sentences are rows first_sentence[p]:first_sentence[p + 1]
+        # of the sentence BM25 index (they are stored in passage order).
+        self.first_sentence = np.searchsorted(
+            self.sentence_passage, np.arange(len(self.passages) + 1)
+        )
+        self._vocab = {
+            Field.PASSAGE: frozenset(self._bm25[Field.PASSAGE].vocab_dict),
+            Field.SENTENCE: frozenset(self._bm25[Field.SENTENCE].vocab_dict),
+            Field.FAQ: frozenset(self._bm25[Field.FAQ].vocab_dict)
+            if Field.FAQ in self._bm25
+            else frozenset(),
+        }
+
+    @property
+    def build_id(self) -> str:
+        return self.folder.name
+
+    def _read(self, folder: Path) -> None:
+        import bm25s
+        import faiss
+
+        try:
+            manifest = _read_manifest(folder)
+            self.manifest = manifest
+            self.passages: list[PassageRecord] = [
+                PassageRecord.from_json(r) for r in read_jsonl(folder / "passages.jsonl")
+            ]
+            self.faqs: list[FAQRecord] = [
+                FAQRecord.from_json(r) for r in read_jsonl(folder / "faqs.jsonl")
+            ]
+            self._vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            self.units = np.load(folder / "units.npy", allow_pickle=False)
+            self.index = faiss.read_index(str(folder / "units.faiss"))
+            ann.configure(self.index, ann.AnnParams.from_manifest(manifest.get("ann")))
+
+            def load(name: str) -> Any:
+                return bm25s.BM25.load(str(folder / name), mmap=True, allow_pickle=False)
+
+            self._bm25 = {Field.PASSAGE: load("bm25"), Field.SENTENCE: load("bm25_sentences")}
+            if self.faqs:
+                self._bm25[Field.FAQ] = load("bm25_faqs")
+            self.sentence_passage = np.load(folder / "sentence_passage.npy", allow_pickle=False)
+            counts = manifest["counts"]
+            dim = int(manifest["dimension"])
+            checks = [
+                (len(self.passages), counts["passages"], "passages"),
+                (len(self.faqs), counts["faqs"], "FAQ pairs"),
+                (self._vectors.shape, (counts["vectors"], dim), "vectors"),
+                (self.units.shape, (counts["vectors"], 2), "units"),
+                (self.index.d, dim, "FAISS dimension"),
+            ]
+        except QAError:
+            raise
+        except Exception as exc:  # JSON, numpy, FAISS and bm25s each raise their own
+            raise IndexNotReadyError(
+                f"{folder}: index is damaged ({type(exc).__name__}: {exc}); "
+                "run `qa build` to rebuild it"
+            ) from None
+        for found, expected, what in checks:
+            if found != expected:
+                raise IndexNotReadyError(
+                    f"{folder}: {what} do not match the manifest ({found} != {expected}); "
+                    "run `qa build` to rebuild the index"
+                )
+
+    # -------------------------------------------------------------- Store
+
+    def dense_top(self, qvec: np.ndarray, k: int) -> UnitHits:
+        k = min(k, len(self._passage_units))
+        if k < 1:
+            empty = np.zeros(0, dtype=np.int64)
+            return UnitHits(empty, np.zeros(0, dtype=np.float32), empty)
+        scores, ids = self.index.search(qvec[None, :], k)
+        found = ids[0] >= 0
+        rows = self._passage_units[ids[0][found]]
+        return UnitHits(rows, scores[0][found], self.units[rows, 0])
+
+    def keyword(self, field: Field, terms: Sequence[str]) -> _Scores:
+        bm25 = self._bm25.get(field)
+        n = len(self.faqs) if field is Field.FAQ else len(self.passages)
+        if field is Field.SENTENCE:
+            return self.sentences(terms)
+        if bm25 is None or not terms:
+            return _Scores(np.zeros(n, dtype=np.float32))
+        return _Scores(bm25.get_scores(list(terms)))
+
+    def sentences(self, terms: Sequence[str]) -> _SentenceScores:
+        bm25 = self._bm25[Field.SENTENCE]
+        scores = (
+            bm25.get_scores(list(terms))
+            if terms
+            else np.zeros(len(self.sentence_passage), dtype=np.float32)
+        )
+        return _SentenceScores(scores, self.sentence_passage, self.first_sentence)
+
+    def vocabulary(self, field: Field) -> frozenset[str]:
+        return self._vocab[field]
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self._vectors[rows])
+
+    def kinds(self, rows: np.ndarray) -> np.ndarray:
+        return self.units[rows, 1]
+
+
+class _Scores:
+    """Every id's BM25 score for one question (bm25s scores all ids in one pass)."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.all = scores
+
+    def top(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        ids = top_positive(self.all, k)
+        return ids, self.all[ids]
+
+    def scores(self, ids: Sequence[int]) -> np.ndarray:
+        return self.all[np.asarray(ids, dtype=np.int64)]
+
+
+class _SentenceScores(_Scores):
+    """Sentence scores, read per passage as each passage's best sentence."""
+
+    def __init__(self, scores: np.ndarray, owner: np.ndarray, first: np.ndarray) -> None:
+        self.sentence = scores
+        self.first = first
+        super().__init__(best_per_passage(scores, owner, len(first) - 1))
+
+    def of_passage(self, passage: int) -> np.ndarray:
+        return self.sentence[self.first[passage] : self.first[passage + 1]]
+
+
+def top_positive(scores: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the ``k`` best scores above 0, in no order.  Only passages
+    with a query term score above 0, usually a small part of the corpus."""
+    hits = np.nonzero(scores > 0)[0]
+    if len(hits) > k:
+        hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
+    return hits
+
+
+def best_per_passage(sentence_scores: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Each passage's best sentence score, from the scores of every sentence.
+
+    Only sentences scoring above 0 (those with a query term) can matter, and
+    a passage's sentences are consecutive rows (``owner`` never decreases),
+    so one ``reduceat`` over the runs of those sentences gives the maxima.
+    """
+    best = np.zeros(n, dtype=np.float32)
+    hits = np.nonzero(sentence_scores > 0)[0]
+    if len(hits):
+        owners = owner[hits]
+        starts = np.nonzero(np.diff(owners, prepend=-1))[0]
+        best[owners[starts]] = np.maximum.reduceat(sentence_scores[hits], starts)
+    return best
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    import json
+
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    version = manifest.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise IndexNotReadyError(
+            f"{folder}: index format {version} is newer than this qa "
+            f"understands ({FORMAT_VERSION}); upgrade qa or run `qa build` again"
+        )
+    if not isinstance(version, int):
+        raise ValueError(f"format_version is {version!r}")
+    if manifest.get("term_scheme", 1) != TERM_SCHEME:
+        raise IndexNotReadyError(
+            f"{folder}: index was built by an older qa, whose keyword search "
+            "reads words differently; run `qa build` to rebuild it"
+        )
+    return dict(manifest)
+
+
+def _moved(index_dir: str | os.PathLike[str], folder: Path) -> bool:
+    """True when ``current`` no longer points at ``folder``: it is being removed."""
+    try:
+        return build_dir(index_dir) != folder
+    except IndexNotReadyError:
+        return False
