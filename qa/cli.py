@@ -7,12 +7,16 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from qa.embed import DEFAULT_MODEL
 from qa.errors import QAError
 from qa.feedback import DEFAULT_LOG as DEFAULT_FEEDBACK_LOG
 from qa.rank.scoring import percent
+
+if TYPE_CHECKING:
+    from qa.evaluate import ConversationReport, EvalReport
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -36,6 +40,11 @@ def _ask(args: argparse.Namespace) -> int:
         return 0
     if answer.note:
         print(f"({answer.note})")
+    if answer.kind == "smalltalk":
+        print(answer.reply)
+        return 0
+    if answer.read_as != answer.question:
+        print(f"(Read as: {answer.read_as})")
     if not answer.answered:
         print("The articles do not cover this question.")
         if answer.suggestions:
@@ -51,17 +60,29 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from qa.evaluate import evaluate, read_questions
+    from qa.evaluate import (
+        evaluate,
+        evaluate_conversations,
+        is_conversation_file,
+        read_conversations,
+        read_questions,
+    )
     from qa.index import build
-    from qa.retrieve import load
+    from qa.retrieve import Retriever, load
 
-    questions = read_questions(args.file)
+    run: Callable[[Retriever], EvalReport | ConversationReport]
+    if is_conversation_file(args.file):
+        conversations = read_conversations(args.file)
+        run = lambda retriever: evaluate_conversations(retriever, conversations)  # noqa: E731
+    else:
+        questions = read_questions(args.file)
+        run = lambda retriever: evaluate(retriever, questions)  # noqa: E731
     if args.corpus:
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
             build(args.corpus, tmp, model=args.model, progress=sys.stderr.isatty())
-            report = evaluate(load(tmp), questions)
+            report = run(load(tmp))
     else:
-        report = evaluate(load(args.index), questions)
+        report = run(load(args.index))
     print(report.to_json() if args.json else report.table())
     return 0
 
@@ -106,7 +127,11 @@ def parser() -> argparse.ArgumentParser:
     a.set_defaults(run=_ask)
 
     e = sub.add_parser("eval", help="score the retriever on a JSONL question set")
-    e.add_argument("file", help="questions, one JSON object a line (see the README)")
+    e.add_argument(
+        "file",
+        help="questions, one JSON object a line, or conversations, one "
+        '{"turns": [...]} a line (see the README)',
+    )
     e.add_argument("--index", default="index")
     e.add_argument("--corpus", help="build a temporary index of this folder and evaluate on it")
     e.add_argument("--model", default=DEFAULT_MODEL, help="model for --corpus builds")

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from qa import smalltalk
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError, QAError
+from qa.followup import FollowupModel, Readings, read_with_history
 from qa.rank import (
+    Decision,
     Ranking,
     Scorer,
     Words,
+    answer_signals,
+    as_row,
     best_sentence,
     gather,
     match_faq,
@@ -59,6 +64,12 @@ class Answer:
 
     ``answered`` is False when nothing in the corpus matches well enough;
     then ``passage`` is None and ``suggestions`` holds the nearest topics.
+    ``read_as`` is the text that was searched: the question, with the words
+    borrowed from the conversation in brackets when it was read as a
+    follow-up.  ``kind`` is ``"answer"`` for a question (answered or
+    declined) and ``"smalltalk"`` for a greeting, thanks or "what can you
+    do?"; then ``reply`` holds the bot's reply and ``suggestions`` example
+    questions.
     """
 
     question: str
@@ -69,6 +80,14 @@ class Answer:
     suggestions: tuple[str, ...] = ()
     note: str = ""  # e.g. that a long question was cut
     sources: tuple[Passage, ...] = ()  # the best passages, best first (shown as "Sources")
+    read_as: str = ""  # set to the question when not given
+    kind: str = "answer"
+    reply: str = ""
+    readings: Readings | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.read_as:
+            object.__setattr__(self, "read_as", self.question)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of the ``/ask`` API."""
@@ -93,6 +112,9 @@ class Answer:
             },
             "suggestions": list(self.suggestions),
             "note": self.note,
+            "read_as": self.read_as,
+            "kind": self.kind,
+            "reply": self.reply,
         }
 
 
@@ -105,6 +127,7 @@ class Retriever:
         store: The opened index (:func:`qa.store.open_store`), or its location.
         embedder: The question model; it must be the one that built the index.
         scorer: The fitted models (by default ``qa/rank/scoring.json``).
+        followups: How follow-ups are read (by default ``qa/followup.json``).
 
     Raises:
         IndexNotReadyError: The store was built with another model.
@@ -120,6 +143,7 @@ class Retriever:
         store: Store | str | os.PathLike[str],
         embedder: Embedder | None = None,
         scorer: Scorer | None = None,
+        followups: FollowupModel | None = None,
     ) -> None:
         # An index location is opened here, as qa.load does.
         self.store = open_store(store) if isinstance(store, str | os.PathLike) else store
@@ -127,6 +151,7 @@ class Retriever:
         self.embedder = embedder or Embedder(str(self.manifest.get("model", "")))
         self._check()
         self.scorer = scorer or Scorer.default()
+        self.followups = followups or FollowupModel.default()
         # Load the word-form and word-frequency tables now, not at the first question.
         information(stems(["said"])[0])
 
@@ -201,12 +226,26 @@ class Retriever:
         words = question_words(text) if words is None else words
         return gather(self.store, self.scorer, qvec, words)
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history: Sequence[Answer | str] = ()) -> Answer:
         """Answer ``question`` from the corpus, or decline.
 
         Never raises for any string: text with no letter or digit (empty,
         spaces, punctuation, symbols) is declined without consulting the model,
         and a question longer than the model's window is cut to fit, with a note.
+
+        Args:
+            question: The user's text.
+            history: The conversation's earlier turns, oldest first: the
+                :class:`Answer` each got, or the question strings.  A
+                follow-up ("And Russia?") is then read with the latest
+                turn's words when that reading is better supported
+                (``qa/followup.py``); ``read_as`` shows how it was read.
+                Without history a question is answered exactly as alone.
+
+        Example:
+            >>> first = r.ask("What has Ukraine said about a ceasefire?")  # doctest: +SKIP
+            >>> r.ask("And Russia?", [first]).read_as  # doctest: +SKIP
+            'And Russia? [ceasefire Ukraine]'
         """
         text, note = self._question_text(question)
         if not text:
@@ -219,10 +258,42 @@ class Retriever:
                 self.suggestions(None),
                 "Type a question about the articles.",
             )
+        chat = smalltalk.classify(text)
+        if chat is not None:
+            return Answer(
+                text,
+                False,
+                None,
+                None,
+                0.0,
+                self.suggestions(None),
+                note,
+                kind="smalltalk",
+                reply=smalltalk.reply(chat, self.titles, self.suggestions(None)),
+            )
         ranking = self.rank(text)
-        decision = self.scorer.decide(ranking)
-        if not decision.answered and names_every_word(self.store, ranking.top, text, ranking.words):
-            decision = self.scorer.decide(ranking, named=True)
+        own_words = ranking.words
+        readings = None
+        read_as = text
+        if history:
+            readings = read_with_history(
+                self.store, self.scorer, self.followups, text, ranking, history
+            )
+            ranking, read_as = readings.chosen, readings.read_as
+        decision = self._decide(ranking, text, own_words)
+        if readings is not None and readings.with_context and self.followups.answer.features:
+            # A reading with context has its own fitted decline model: the
+            # in-scope model never saw borrowed words.
+            answered = readings.answered(self.followups.answer.threshold)
+            correct = self.scorer.correct.probability(as_row(answer_signals(ranking)))
+            decision = Decision(
+                answered, correct if answered else correct * decision.in_scope, decision.in_scope
+            )
+        if not decision.answered and readings is not None and readings.with_context:
+            # Context only ever helps find an answer: a reading with it that is
+            # declined gives way to the question alone, as asked.
+            ranking, read_as = readings.alone, text
+            decision = self._decide(ranking, text, own_words)
         if not decision.answered:
             return Answer(
                 text,
@@ -232,6 +303,8 @@ class Retriever:
                 decision.confidence,
                 self.suggestions(ranking.qvec),
                 note,
+                read_as=read_as,
+                readings=readings,
             )
         match = match_faq(self.store, self.scorer, ranking.qvec, ranking.words)
         faq = None
@@ -251,7 +324,21 @@ class Retriever:
             (),
             note,
             sources,
+            read_as=read_as,
+            readings=readings,
         )
+
+    def _decide(self, ranking: Ranking, text: str, own_words: Words) -> Decision:
+        decision = self.scorer.decide(ranking)
+        # The names rule reads the question's own words: borrowed ones name nothing asked.
+        if not decision.answered and names_every_word(self.store, ranking.top, text, own_words):
+            decision = self.scorer.decide(ranking, named=True)
+        return decision
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        """The corpus's document titles, in corpus order."""
+        return tuple(dict.fromkeys(p.doc for p in self.store.passages if p.doc))
 
     def _question_text(self, question: object) -> tuple[str, str]:
         """The question as the model will read it, and a note if it was cut.
