@@ -23,17 +23,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import qa
-from qa.app import (
-    AUTH_ENV,
-    Chat,
-    LiveIndex,
-    launch,
-    parse_auth,
-    render_answer,
-    render_decline,
-    serve,
-    text,
-)
+from qa.app.chat import AUTH_ENV, Chat, parse_auth
+from qa.app.page import launch, serve
+from qa.app.render import render_answer, render_decline, text
 from qa.cli import main as qa_main
 from qa.cli import parser as qa_parser
 from qa.embed import Embedder
@@ -41,6 +33,7 @@ from qa.errors import IndexNotReadyError, QAError
 from qa.feedback import FeedbackLog, Vote, summarize
 from qa.http_client import app_command, app_env, ask_over_http, free_port, stop
 from qa.index import build_dir
+from qa.live import LiveIndex
 from qa.scoring import percent
 
 # Gradio's queue trips pandas deprecation warnings on every event; they are not ours.
