@@ -47,9 +47,9 @@ from bench.synthetic import (  # noqa: E402
 from qa import ann  # noqa: E402
 from qa.corpus import read_corpus  # noqa: E402
 from qa.embed import BATCH_SIZE, Embedder  # noqa: E402
-from qa.http_client import app_command, app_env, free_port, stop  # noqa: E402
 from qa.index import SENTENCE, build_dir, faq_unit_texts, passage_unit_texts  # noqa: E402
 from qa.retrieve import _best_per_passage, _top_positive  # noqa: E402
+from tests.support.app_process import app_command, app_env, free_port, stop  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SQUAD = SHARED / "squad2-dev"

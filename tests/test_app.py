@@ -31,10 +31,10 @@ from qa.cli import parser as qa_parser
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.feedback import FeedbackLog, Vote, summarize
-from qa.http_client import app_command, app_env, ask_over_http, free_port, stop
 from qa.index import build_dir
 from qa.live import LiveIndex
 from qa.scoring import percent
+from tests.support.app_process import app_command, app_env, ask_over_http, free_port, stop
 
 # Gradio's queue trips pandas deprecation warnings on every event; they are not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
