@@ -30,9 +30,9 @@ from tests.support.app_process import (
     free_port,
     stop,
 )
+from tests.support.samples import HOSTILE, HOSTILE_QUESTION, IN_SCOPE, OFF_TOPIC
 
 from .conftest import ROOT, SEED
-from .test_app import HOSTILE, HOSTILE_QUESTION, IN_SCOPE, OFF_TOPIC
 
 pytestmark = pytest.mark.browser
 
