@@ -67,7 +67,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from qa.app import serve
+    from qa.app.page import serve
 
     return serve(args)
 
