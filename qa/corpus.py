@@ -231,6 +231,29 @@ def _sha256(path: Path) -> str:
         return ""
 
 
+def parse(path: str | os.PathLike[str]) -> Document:
+    """How qa reads one corpus file, of any supported format.
+
+    Args:
+        path: A ``.txt``, ``.md``, ``.html``/``.htm``, ``.pdf`` or ``.docx`` file.
+
+    Returns:
+        The document: ``.title``, ``.passages`` (each ``.text`` and
+        ``.heading``) and ``.faqs`` (each ``.question`` and ``.answer``).
+
+    Raises:
+        CorpusError: Naming the file, when it is missing, of another format,
+            or cannot be used (the message says why and what to do).
+    """
+    path = Path(path)
+    name = str(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise CorpusError(f"{name}: not a file qa reads; use one of {', '.join(SUFFIXES)}")
+    if not path.is_file():
+        raise CorpusError(f"{name}: no such file; check the path")
+    return parse_file(path, name)
+
+
 def parse_file(path: str | os.PathLike[str], name: str | None = None) -> Document:
     """Read and parse one corpus file.
 
