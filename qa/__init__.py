@@ -17,5 +17,6 @@ from qa.errors import QAError
 from qa.index import BuildReport, build
 from qa.retrieve import FAQ, Answer, Passage, Retriever, load
 
-__all__ = ["FAQ", "Answer", "BuildReport", "Passage", "QAError", "Retriever", "build", "load", "parse"]
+__all__ = ["FAQ", "Answer", "BuildReport", "Passage", "QAError", "Retriever", "build", "load"]
+__all__ += ["parse"]
 __version__ = "0.1.0"

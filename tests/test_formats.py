@@ -117,9 +117,7 @@ def test_pdf_line_end_hyphens() -> None:
     assert _join("end of", "line", Counter()) == "end of line"
 
 
-def test_conversions_are_cached_by_content(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_conversions_are_cached_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))  # a cold cache
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -79,4 +79,3 @@ def _store(path: Path, result: Converted) -> None:
             os.unlink(tmp)
         except (OSError, UnboundLocalError):
             pass
-

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from typing import Any
 
 from qa.errors import CorpusError
 from qa.formats import Block, Converted
@@ -97,12 +98,12 @@ def convert(data: bytes, name: str) -> Converted:
     return Converted(title=title, blocks=tuple(blocks))
 
 
-def _paragraphs(document: object) -> list[tuple[str, int, str]]:
+def _paragraphs(document: Any) -> list[tuple[str, int, str]]:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     out: list[tuple[str, int, str]] = []
-    body = document.element.body  # type: ignore[attr-defined]
+    body = document.element.body
     for child in body.iterchildren():
         if child.tag == f"{_W}p":
             out.append(_classify(Paragraph(child, document)))

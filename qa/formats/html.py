@@ -167,8 +167,13 @@ def _main_content(html: str, extractor: str) -> str:
 
         return (
             trafilatura.extract(
-                html, output_format="html", include_comments=False, include_tables=True,
-                favor_recall=True, include_links=False, include_images=False,
+                html,
+                output_format="html",
+                include_comments=False,
+                include_tables=True,
+                favor_recall=True,
+                include_links=False,
+                include_images=False,
             )  # fmt: skip
             or ""
         )

@@ -25,6 +25,7 @@ import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from qa.errors import CorpusError
 from qa.formats import Block, Converted
@@ -123,12 +124,12 @@ def _info_title(document: object) -> str:
     return ""
 
 
-def _page_lines(layout: object, page: int) -> list[_Line]:
+def _page_lines(layout: Any, page: int) -> list[_Line]:
     from pdfminer.layout import LTChar, LTTextBox, LTTextLine
 
     height = float(getattr(layout, "height", 0)) or 1.0
     out = []
-    for box_number, box in enumerate(layout):  # type: ignore[attr-defined]
+    for box_number, box in enumerate(layout):
         if not isinstance(box, LTTextBox):
             continue
         for line in box:
@@ -141,8 +142,9 @@ def _page_lines(layout: object, page: int) -> list[_Line]:
             size = statistics.median(round(c.size * 2) / 2 for c in chars)
             bold = sum(_is_bold(c.fontname) for c in chars) > 0.9 * len(chars)
             out.append(
-                _Line(page, box_number, text, size, bold, height - line.y1, height - line.y0,
-                      height)  # fmt: skip
+                _Line(
+                    page, box_number, text, size, bold, height - line.y1, height - line.y0, height
+                )  # fmt: skip
             )
     return out
 
@@ -167,7 +169,9 @@ def _drop_running(lines: list[_Line]) -> list[_Line]:
         for line in lines
         if not (
             in_margin(line)
-            and (_PAGE_NUMBER.match(line.text) or (pages >= 3 and repeats[shape(line)] >= pages / 2))
+            and (
+                _PAGE_NUMBER.match(line.text) or (pages >= 3 and repeats[shape(line)] >= pages / 2)
+            )
         )
     ]
 
