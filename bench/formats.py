@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.corpus import parse_converted, parse_file, read_corpus  # noqa: E402
+from qa.corpus import parse_file, read_corpus  # noqa: E402
 from qa.formats import docx, html, pdf  # noqa: E402
 from qa.formats.quality import expected_paragraphs, score, words  # noqa: E402
 
@@ -102,7 +102,6 @@ def docxs() -> dict[str, dict[str, float]]:
 
 
 def build_share() -> dict[str, float]:
-    import os
 
     import qa
 
