@@ -12,9 +12,11 @@ The library in five names::
 Every error raised on purpose is a :class:`qa.QAError` whose message says what to do.
 """
 
+from qa.corpus import parse
 from qa.errors import QAError
 from qa.index import BuildReport, build
 from qa.retrieve import FAQ, Answer, Passage, Retriever, load
 
 __all__ = ["FAQ", "Answer", "BuildReport", "Passage", "QAError", "Retriever", "build", "load"]
+__all__ += ["parse"]
 __version__ = "0.1.0"

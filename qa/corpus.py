@@ -11,6 +11,9 @@ The format, in short (the README has the full rules):
 * A heading named ``FAQ``, ``FAQs`` or ``Frequently asked questions`` starts
   question/answer pairs: alternating ``- question`` / ``- answer`` lines, or
   ``Q:`` / ``A:`` lines.  FAQ pairs are not passages.
+* ``.html``/``.htm``, ``.pdf`` and ``.docx`` files are converted by
+  :mod:`qa.formats` into headings, paragraphs and list items, which are then
+  read by the same rules (their headings are known, never guessed).
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa import formats
 from qa.errors import CorpusError
 
-SUFFIXES = (".txt", ".md")
+TEXT_SUFFIXES = (".txt", ".md")
+SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES
 MAX_FILE_BYTES = 32 * 1024 * 1024
 # A heading is short: longer lines without a full stop are still paragraphs.
 HEADING_MAX_WORDS = 12
@@ -67,6 +72,11 @@ class Document:
     paragraphs: tuple[Paragraph, ...]
     faqs: tuple[FAQPair, ...]
 
+    @property
+    def passages(self) -> tuple[Paragraph, ...]:
+        """The paragraphs that become passages (each with ``.text`` and ``.heading``)."""
+        return self.paragraphs
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -90,6 +100,10 @@ class _Block:
     line: int
     text: str
     md_heading: bool = False
+    # From a converted file: a paragraph or list item that its format marks as
+    # such, so it is never guessed to be a heading.
+    plain: bool = False
+    item: bool = False
 
 
 def read_corpus(corpus_dir: str | os.PathLike[str], *, strict: bool = False) -> Corpus:
@@ -179,7 +193,9 @@ def _corpus_files(root: Path, corpus: Corpus) -> Iterator[Path]:
             continue
         if path.suffix.lower() not in SUFFIXES:
             if path.is_file() and path.name.lower() != "readme":
-                corpus.skipped.append(Skipped(rel, "not a .txt or .md file"))
+                corpus.skipped.append(
+                    Skipped(rel, "not a .txt or .md file (nor .html, .htm, .pdf or .docx)")
+                )
             continue
         if path.is_dir():
             continue  # a folder named like a file: its files are listed on their own
@@ -215,6 +231,29 @@ def _sha256(path: Path) -> str:
         return ""
 
 
+def parse(path: str | os.PathLike[str]) -> Document:
+    """How qa reads one corpus file, of any supported format.
+
+    Args:
+        path: A ``.txt``, ``.md``, ``.html``/``.htm``, ``.pdf`` or ``.docx`` file.
+
+    Returns:
+        The document: ``.title``, ``.passages`` (each ``.text`` and
+        ``.heading``) and ``.faqs`` (each ``.question`` and ``.answer``).
+
+    Raises:
+        CorpusError: Naming the file, when it is missing, of another format,
+            or cannot be used (the message says why and what to do).
+    """
+    path = Path(path)
+    name = str(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise CorpusError(f"{name}: not a file qa reads; use one of {', '.join(SUFFIXES)}")
+    if not path.is_file():
+        raise CorpusError(f"{name}: no such file; check the path")
+    return parse_file(path, name)
+
+
 def parse_file(path: str | os.PathLike[str], name: str | None = None) -> Document:
     """Read and parse one corpus file.
 
@@ -238,7 +277,56 @@ def parse_file(path: str | os.PathLike[str], name: str | None = None) -> Documen
         data = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"{name}: cannot read file ({exc.strerror})") from None
+    if path.suffix.lower() in formats.SUFFIXES:
+        return parse_converted(data, name, path.suffix.lower())
     return parse_bytes(data, name, markdown=path.suffix.lower() == ".md")
+
+
+def parse_converted(data: bytes, name: str, suffix: str) -> Document:
+    """Parse a web page, PDF or Word file's content by the corpus rules.
+
+    The converter's headings are headings and its paragraphs and list items
+    are never taken for headings; FAQ sections read as in text files.  The
+    title is the file's own (``<h1>``, document title) or else its first
+    heading, else its first paragraph.
+
+    Raises:
+        CorpusError: The file cannot be converted, or holds no paragraphs.
+    """
+    if not data.strip():
+        raise CorpusError(f"{name}: file is empty; add text or delete it")
+    converted = formats.convert(data, suffix, name)
+    blocks = [
+        _Block(
+            number,
+            _clean(b.text),
+            md_heading=b.kind == "heading",
+            plain=b.kind != "heading",
+            item=b.kind == "item",
+        )
+        for number, b in enumerate(converted.blocks, start=1)
+    ]
+    blocks = [b for b in blocks if b.text]
+    title = _clean(converted.title)
+    if blocks and blocks[0].md_heading and (not title or blocks[0].text == title):
+        # The title is also the first heading: it heads the document, not a section.
+        title = blocks.pop(0).text
+    elif not title and blocks:
+        title = blocks.pop(0).text
+    if not title:
+        raise CorpusError(f"{name}: file has no visible text; add a title and paragraphs")
+    paragraphs, faqs = _parse_body(blocks, name)
+    if not paragraphs and not faqs:
+        raise CorpusError(
+            f"{name}: no paragraphs, only a title and headings; add text or delete the file"
+        )
+    return Document(
+        path=name,
+        title=title,
+        sha256=hashlib.sha256(data).hexdigest(),
+        paragraphs=tuple(paragraphs),
+        faqs=tuple(faqs),
+    )
 
 
 def parse_bytes(data: bytes, name: str, *, markdown: bool = False) -> Document:
@@ -310,6 +398,8 @@ def _markdown_blocks(text: str) -> list[_Block]:
 def _is_heading(block: _Block) -> bool:
     if block.md_heading:
         return True
+    if block.plain:
+        return False
     text = block.text
     if _LIST_ITEM.match(text) or _QA_LINE.match(text):
         return False
@@ -351,6 +441,7 @@ def _parse_body(blocks: list[_Block], name: str) -> tuple[list[Paragraph], list[
                 raise CorpusError(f"{name}:{block.line}: FAQ answer has no question before it")
             if faqs and not (
                 block.md_heading
+                or block.item
                 or _LIST_ITEM.match(block.text)
                 or _QA_LINE.match(block.text)
                 or text.endswith("?")
