@@ -58,7 +58,7 @@ SEED_QUESTIONS = SHARED / "article_dev.jsonl"
 RESULTS = ROOT / "bench" / "results"
 PLOT = ROOT / "docs" / "performance.png"
 SEED_QUESTION = "Where did the ministers meet?"
-SECTIONS = ("build", "latency", "cold", "synthetic", "text", "encoders")
+SECTIONS = ("build", "latency", "cold", "synthetic", "text", "encoders", "formats")
 
 
 def _copy_docs(source: Path, dest: Path, limit: int | None) -> Path:
@@ -300,6 +300,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"encoder {name}: query p50, batch speed",
                         f"{e['query']['p50_ms']:.1f} ms, x{speed:.2f} "
                         f"(cosine {e['cosine_to_float32']:.3f})",
+                    )
+        if "formats" in only:
+            section("file formats")
+            with _stage(results, "formats"):
+                from bench import formats
+
+                converters: dict[str, Any] = {}
+                if formats.PAGES.is_dir():
+                    converters.update(formats.web_pages())
+                converters.update(formats.pdfs())
+                converters.update(formats.docxs())
+                results["formats"] = converters
+                for name, row in converters.items():
+                    table.add(f"convert {name}: pages/s", f"{row['pages_per_s']:.1f}")
+                if formats.PAGES.is_dir() and not quick:
+                    share = formats.build_share()
+                    results["formats_build"] = share
+                    table.add(
+                        "share of a build spent converting (17 files, cold cache)",
+                        f"{share['share_converting']:.1%} ({share['convert_s']:.2f} s "
+                        f"of {share['build_s']:.1f} s)",
                     )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
