@@ -1,7 +1,8 @@
 """Serve the chat page: `python app.py [--port 7860] [--auth user:password] ...`.
 
-Thin on purpose: everything is in qa/app.py, and docs/app.md describes it.
-Heavy imports (Gradio, the model) happen inside serve(), after argument parsing.
+Thin on purpose: everything is in qa/app/ (the page is qa/app/page.py), and
+docs/app.md describes it.  Heavy imports (Gradio, the model) happen inside
+serve(), after argument parsing.
 """
 
 import argparse
@@ -14,7 +15,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Serve the qa chat page.")
     add_serve_arguments(parser)
     args = parser.parse_args()
-    from qa.app import serve
+    from qa.app.page import serve
 
     return serve(args)
 

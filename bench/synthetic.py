@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.embed import Embedder
-from qa.index import SENTENCE, WINDOW, build_dir, context, read_jsonl
+from qa.store.local.files import build_dir, read_jsonl
 from qa.text import split_sentences
+from qa.units import SENTENCE, WINDOW, context
 
 
 def clustered(n: int, dim: int = 384, seed: int = 0, chunk: int = 100_000) -> np.ndarray:

@@ -8,13 +8,25 @@ The library in five names::
     answer = retriever.ask("Who leads the coalition?")
     answer.answered, answer.passage.text, answer.faq, answer.confidence
     retriever.search("Who leads the coalition?", k=5)
+    qa.parse("corpus/article.pdf")          # how qa reads one file: title, passages, FAQs
 
 Every error raised on purpose is a :class:`qa.QAError` whose message says what to do.
 """
 
+from qa.document import parse
 from qa.errors import QAError
 from qa.index import BuildReport, build
 from qa.retrieve import FAQ, Answer, Passage, Retriever, load
 
-__all__ = ["FAQ", "Answer", "BuildReport", "Passage", "QAError", "Retriever", "build", "load"]
+__all__ = [
+    "FAQ",
+    "Answer",
+    "BuildReport",
+    "Passage",
+    "QAError",
+    "Retriever",
+    "build",
+    "load",
+    "parse",
+]
 __version__ = "0.1.0"

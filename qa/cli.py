@@ -87,8 +87,41 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show(args: argparse.Namespace) -> int:
+    from qa.corpus import parse
+
+    doc = parse(args.file)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "path": doc.path,
+                    "title": doc.title,
+                    "passages": [{"heading": p.heading, "text": p.text} for p in doc.passages],
+                    "faqs": [{"question": f.question, "answer": f.answer} for f in doc.faqs],
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+        return 0
+    print(f"# {doc.title}")
+    heading = None
+    for passage in doc.passages:
+        if passage.heading != heading:
+            heading = passage.heading
+            print(f"\n## {heading}" if heading else "")
+        print(f"\n{passage.text}")
+    if doc.faqs:
+        print(f"\n## FAQ ({len(doc.faqs)} pairs)")
+        for faq in doc.faqs:
+            print(f"\nQ: {faq.question}\nA: {faq.answer}")
+    print(f"\n({len(doc.passages)} passages, {len(doc.faqs)} FAQ pairs)", file=sys.stderr)
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
-    from qa.app import serve
+    from qa.app.page import serve
 
     return serve(args)
 
@@ -137,6 +170,11 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--model", default=DEFAULT_MODEL, help="model for --corpus builds")
     e.add_argument("--json", action="store_true", help="print every figure and miss as JSON")
     e.set_defaults(run=_eval)
+
+    w = sub.add_parser("show", help="print how qa reads one file: title, headings, FAQ pairs")
+    w.add_argument("file", help="a .txt, .md, .html, .htm, .pdf or .docx file")
+    w.add_argument("--json", action="store_true", help="print the document as JSON")
+    w.set_defaults(run=_show)
 
     s = sub.add_parser("serve", help="serve the chat app (same as python app.py)")
     add_serve_arguments(s)

@@ -19,10 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-from qa.http_client import app_command, app_env, free_port, stop
-from qa.http_client import ask_over_http as ask
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.support is in the checkout, not the qa package
+
+from tests.support.app_process import app_command, app_env, free_port, stop  # noqa: E402
+from tests.support.app_process import ask_over_http as ask  # noqa: E402
+
 QUESTION = "Who leads the coalition of the willing?"
 
 
@@ -70,7 +72,6 @@ def main() -> int:
     p.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     p.add_argument("--index", type=Path, default=ROOT / "index")
     args = p.parse_args()
-    sys.path.insert(0, str(ROOT))
     from qa.index import build, is_current
 
     if not is_current(args.corpus, args.index):

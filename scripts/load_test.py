@@ -19,9 +19,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from qa.http_client import ask_over_http
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.support is in the checkout, not the qa package
+
+from tests.support.app_process import ask_over_http  # noqa: E402
 
 QUESTIONS = [
     "Who leads the coalition of the willing?",

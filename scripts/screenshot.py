@@ -18,7 +18,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from qa.http_client import (
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.support is in the checkout, not the qa package
+
+from tests.support.app_process import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     app_command,
@@ -26,8 +29,6 @@ from qa.http_client import (
     free_port,
     stop,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from qa.embed import Embedder
+from qa.live import LiveIndex
+from tests.support.samples import HOSTILE
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "nato-coalition-of-the-willing-ukraine.txt"
@@ -84,3 +86,21 @@ def seed_retriever(seed_index: Path, embedder: Embedder):  # type: ignore[no-unt
     import qa
 
     return qa.load(seed_index, embedder=embedder)
+
+
+@pytest.fixture
+def hostile_corpus(seed_corpus: Path) -> Path:
+    """The seed corpus plus a file that tries to inject markup (``samples.HOSTILE``)."""
+    (seed_corpus / "harbour.txt").write_text(HOSTILE, encoding="utf-8")
+    return seed_corpus
+
+
+@pytest.fixture
+def live(seed_corpus: Path, tmp_path: Path, embedder: Embedder) -> LiveIndex:
+    """A prepared :class:`LiveIndex` over a fresh build of the seed corpus."""
+    import qa
+
+    qa.build(seed_corpus, tmp_path / "index", embedder=embedder)
+    index = LiveIndex(seed_corpus, tmp_path / "index", embedder=embedder)
+    index.prepare()
+    return index

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from qa.http_client import (
+from tests.support.app_process import (
     CHROMIUM,
     CHROMIUM_ARGS,
     app_command,
@@ -30,9 +30,9 @@ from qa.http_client import (
     free_port,
     stop,
 )
+from tests.support.samples import HOSTILE, HOSTILE_QUESTION, IN_SCOPE, OFF_TOPIC
 
 from .conftest import ROOT, SEED
-from .test_app import HOSTILE, HOSTILE_QUESTION, IN_SCOPE, OFF_TOPIC
 
 pytestmark = pytest.mark.browser
 

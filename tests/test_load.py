@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import qa
 from qa.embed import Embedder
-from qa.http_client import app_command, app_env, free_port, stop
+from tests.support.app_process import app_command, app_env, free_port, stop
 
 from .test_fuzz import NOT_A_QUESTION, ODD_QUESTIONS
 

@@ -145,7 +145,7 @@ _CANDIDATE_SIGNALS = signal_names(Candidate)
 
 
 class Scorer:
-    """The three fitted models, loaded from ``qa/scoring.json``."""
+    """The three fitted models, loaded from ``qa/rank/scoring.json``."""
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params

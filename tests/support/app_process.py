@@ -2,7 +2,8 @@
 
 Used by the tests, the benchmark and the scripts, which all talk to a real
 ``python app.py`` the way a browser or another program would.  Needs only
-the standard library.
+the standard library.  Import it as ``tests.support.app_process`` with the
+repository's root on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 # Debian's Chromium, headless, as the browser tests and scripts/screenshot.py
 # drive it: no sandbox (root in CI), and no background calls to Google's
 # hosts, which this offline machine refuses.

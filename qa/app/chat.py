@@ -1,0 +1,111 @@
+"""What the chat page does, without Gradio: answer, render, record votes.
+
+The Gradio page (:mod:`qa.app.page`) wires these methods to its events; the
+tests call them directly.
+"""
+
+from typing import Any
+
+from qa.app.render import render_answer, text
+from qa.errors import QAError
+from qa.feedback import FeedbackLog, Vote
+from qa.live import LiveIndex
+
+EXAMPLES = 6  # example questions on an empty chat
+AUTH_ENV = "QA_AUTH"
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``user:password`` as a pair, or None when ``value`` is empty.
+
+    Raises:
+        QAError: ``value`` is not ``user:password``.
+    """
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user.strip() or not password:
+        raise QAError(f"--auth and ${AUTH_ENV} take user:password, for example admin:s3cret")
+    return user.strip(), password
+
+
+History = list[dict[str, Any]]
+Votes = dict[str, dict[str, Any]]  # chat message index -> what a vote on it is logged with
+
+
+class Chat:
+    """What the page does, without Gradio: answer, render, record votes.
+
+    The conversation lives in the browser (the chat history) and in a
+    per-session ``votes`` dict; this object holds no per-user state.
+
+    Args:
+        live: The index to answer from.
+        log: Where thumbs up/down votes go.
+    """
+
+    def __init__(self, live: LiveIndex, log: FeedbackLog) -> None:
+        self.live = live
+        self.log = log
+
+    def respond(self, question: str, history: History, votes: Votes) -> tuple[History, Votes]:
+        """Ask ``question``; the history and votes with the exchange appended.
+
+        A declined question's suggestions become the reply's clickable options.
+
+        Args:
+            question: What the user typed; blank leaves everything as it was.
+            history: The chat so far, as Gradio's ``messages`` list.
+            votes: The vote context of each assistant message so far.
+
+        Returns:
+            The new history and votes (the arguments are not changed).
+
+        Raises:
+            QAError: The index is not ready (see :meth:`LiveIndex.get`).
+        """
+        question = (question or "").strip()
+        if not question:
+            return history, votes
+        retriever = self.live.get()
+        answer = retriever.ask(question)
+        reply: dict[str, Any] = {"role": "assistant", "content": render_answer(answer)}
+        if not answer.answered and answer.suggestions:
+            reply["options"] = [{"value": s} for s in answer.suggestions]
+        history = [*history, {"role": "user", "content": text(question)}, reply]
+        p = answer.passage
+        context = {
+            "question": answer.question,
+            "passage_id": None if p is None else p.id,
+            "answered": answer.answered,
+            "confidence": round(answer.confidence, 4),
+            "doc": "" if p is None else p.doc,
+            "heading": "" if p is None else p.heading,
+            "build": retriever.build_id,
+        }
+        return history, {**votes, str(len(history) - 1): context}
+
+    def record_vote(self, votes: Votes, index: Any, liked: Any) -> Vote | None:
+        """Log a thumbs up (``liked`` True) or down (False) on chat message ``index``.
+
+        Returns:
+            The vote written, or None for a user message or a withdrawn vote.
+        """
+        context = votes.get(str(index))
+        if context is None or liked not in (True, False):
+            return None
+        vote = Vote(vote="up" if liked else "down", **context)
+        self.log.append(vote)
+        return vote
+
+    def examples(self) -> list[str]:
+        """Example questions for an empty chat: the corpus's FAQ questions (or headings).
+
+        Raises:
+            QAError: The index is not ready (see :meth:`LiveIndex.get`).
+        """
+        return list(self.live.get().suggestions(None, n=EXAMPLES))
+
+    def status_html(self) -> str:
+        """The page's status line (see :meth:`LiveIndex.status`) as inert HTML."""
+        return f"<span>{text(self.live.status())}</span>"

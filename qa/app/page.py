@@ -1,0 +1,221 @@
+"""The chat page: Gradio over the library, with a JSON API, live index reload and feedback.
+
+Start-up is arranged so the page is up fast: Gradio is imported and its
+server started first, then the model loads (and, if the corpus changed, the
+index is rebuilt) in a background thread while the server already serves
+the page; questions wait for it.  docs/app.md describes the page, the API
+and the settings below.
+"""
+
+# No `from __future__ import annotations` here: Gradio reads the handlers'
+# annotations (gr.LikeData, gr.SelectData) at run time, and gradio is only
+# imported inside create_app, so string annotations could not be resolved.
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from qa.app.chat import AUTH_ENV, Chat, History, Votes, parse_auth
+from qa.app.render import CSS
+from qa.errors import QAError
+from qa.feedback import FeedbackLog
+from qa.live import LiveIndex
+
+# Requests that may run Retriever.ask at once (chat and /ask together).  The
+# model encode is serialized by a lock in qa/embed.py, so more workers only
+# wait on it; 4 lets one encode while the others rank, render and send.
+ANSWER_CONCURRENCY = 4
+# Events waiting in Gradio's queue before new ones are refused with "queue
+# full": 16 busy clients with a request each fit four times over.
+QUEUE_MAX_SIZE = 64
+
+
+def create_app(chat: Chat) -> Any:
+    """The Gradio Blocks of the chat page and the ``/ask`` API.
+
+    Returns:
+        A ``gradio.Blocks``; :func:`launch` queues and serves it with the
+        settings documented in docs/app.md.
+    """
+    import gradio as gr
+
+    def respond(question: str, history: History, votes: Votes) -> tuple[str, History, Votes, str]:
+        history, votes = chat.respond(question, history, votes)
+        return "", history, votes, chat.status_html()
+
+    def ask_suggestion(
+        history: History, votes: Votes, picked: gr.SelectData
+    ) -> tuple[str, History, Votes, str]:
+        return respond(str(picked.value), history, votes)
+
+    def ask_example(
+        history: History, votes: Votes, picked: gr.SelectData
+    ) -> tuple[str, History, Votes, str]:
+        value = picked.value
+        question = value.get("text", "") if isinstance(value, dict) else value
+        return respond(str(question), history, votes)
+
+    def record_vote(votes: Votes, liked: gr.LikeData) -> None:
+        chat.record_vote(votes, liked.index, liked.liked)
+
+    def on_load() -> tuple[Any, str]:
+        try:
+            examples = chat.examples()
+        except QAError:
+            return gr.Chatbot(), chat.status_html()
+        return gr.Chatbot(examples=[{"text": q} for q in examples]), chat.status_html()
+
+    def ask(question: str) -> dict[str, Any]:
+        """Answer one question from the articles.
+
+        Args:
+            question: The question, in plain text.
+
+        Returns:
+            {answered, confidence, passage: {text, doc, heading, score, sentence} | null,
+            faq: {question, answer, score} | null, suggestions, note}
+        """
+        return chat.live.get().ask(question).to_dict()
+
+    answering: dict[str, Any] = {
+        "concurrency_id": "answer",
+        "concurrency_limit": ANSWER_CONCURRENCY,
+        "api_visibility": "private",  # the page's own events; /ask is the API
+    }
+    with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
+        with gr.Column(elem_id="qa-page"):
+            gr.Markdown(
+                "## Ask the articles\n"
+                "Answers are quoted word for word from the articles, with their source. "
+                "When the articles don't cover a question, the bot says so."
+            )
+            chatbot = gr.Chatbot(
+                elem_id="qa-chat",
+                show_label=False,
+                height="62vh",
+                placeholder="Ask a question, or pick one of these:",
+                latex_delimiters=[],
+                buttons=[],
+                allow_tags=False,
+                group_consecutive_messages=False,
+            )
+            with gr.Row(equal_height=True):
+                question = gr.Textbox(
+                    elem_id="qa-question",
+                    show_label=False,
+                    placeholder="Ask a question about the articles",
+                    max_lines=4,
+                    autofocus=True,
+                    submit_btn="Ask",
+                    scale=6,
+                )
+                clear = gr.Button(
+                    "Clear", elem_id="qa-clear", variant="secondary", scale=1, min_width=80
+                )
+            status = gr.HTML("<span>Loading the index and the model …</span>", elem_id="qa-status")
+        votes = gr.State({})
+
+        outputs = [question, chatbot, votes, status]
+        question.submit(respond, [question, chatbot, votes], outputs, **answering)
+        chatbot.option_select(ask_suggestion, [chatbot, votes], outputs, **answering)
+        chatbot.example_select(ask_example, [chatbot, votes], outputs, **answering)
+        page: dict[str, Any] = {"api_visibility": "private"}
+        chatbot.like(record_vote, [votes], None, **page)
+        clear.click(lambda: ("", [], {}), None, [question, chatbot, votes], **page)
+        chatbot.clear(lambda: {}, None, [votes], **page)
+        # on_load waits for start-up; with no limit, page loads never queue behind it.
+        demo.load(on_load, None, [chatbot, status], concurrency_limit=None, **page)
+        gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
+    return demo
+
+
+def launch(
+    chat: Chat,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    auth: tuple[str, str] | None = None,
+    quiet: bool = False,
+) -> tuple[Any, str]:
+    """Build the page and start serving it in the background.
+
+    Args:
+        chat: What the page answers with.
+        host: Address to bind; 127.0.0.1 keeps the app on this machine.
+        port: Port to bind.
+        share: Also open a public gradio.live link.
+        auth: A login to require.
+        quiet: Print nothing.
+
+    Returns:
+        The running ``gradio.Blocks`` (``.close()`` stops it) and its local URL.
+
+    Raises:
+        QAError: The port cannot be used.
+    """
+    # Gradio would otherwise phone home for analytics and version checks.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    demo = create_app(chat).queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=1)
+    private = [str(Path(p).resolve()) for p in (chat.live.corpus, chat.live.index, chat.log.path)]
+    try:
+        _, url, _ = demo.launch(
+            server_name=host,
+            server_port=port,
+            share=share,
+            auth=auth,
+            prevent_thread_lock=True,
+            quiet=True,
+            css=CSS,
+            footer_links=["api"],
+            run_history=False,
+            enable_monitoring=False,
+            mcp_server=False,
+            ssr_mode=False,
+            blocked_paths=private,
+            max_file_size="1kb",  # the page takes no uploads
+        )
+    except OSError as exc:
+        raise QAError(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
+    if not quiet:
+        public = f" and {demo.share_url}" if share else ""
+        print(f"qa: serving on {url}{public}", file=sys.stderr)
+    return demo, url
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the app until interrupted (``python app.py`` / ``qa serve``).
+
+    Args:
+        args: The options of :func:`qa.cli.add_serve_arguments`.
+
+    Returns:
+        The exit status: 0, or 1 after a one-line error.
+    """
+    try:
+        auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
+        live = LiveIndex(args.corpus, args.index, model=args.model)
+        demo, _ = launch(
+            Chat(live, FeedbackLog(args.feedback)),
+            host=args.host,
+            port=args.port,
+            share=args.share,
+            auth=auth,
+        )
+        # Only now: imports hold the GIL, so loading the model alongside Gradio's
+        # import delayed the page by seconds and brought the first answer no sooner.
+        live.start()
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        live.wait()
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        demo.close()
+        return 1
+    print(f"qa: ready: {live.status()}", file=sys.stderr)
+    demo.block_thread()
+    return 0

@@ -1,0 +1,63 @@
+"""The chat without Gradio (qa/app/chat.py): replies, vote context, examples, logins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.app.chat import Chat, parse_auth
+from qa.errors import QAError
+from qa.feedback import FeedbackLog
+from qa.live import LiveIndex
+from tests.support.samples import IN_SCOPE, OFF_TOPIC
+
+
+def test_chat_respond_appends_exchange_and_vote_context(live: LiveIndex, tmp_path: Path) -> None:
+    chat = Chat(live, FeedbackLog(tmp_path / "votes.jsonl"))
+    history, votes = chat.respond(IN_SCOPE, [], {})
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert "options" not in history[1]
+    context = votes["1"]
+    assert context["question"] == IN_SCOPE and context["answered"] is True
+    assert context["passage_id"] == live.get().ask(IN_SCOPE).passage.id  # type: ignore[union-attr]
+    assert context["build"] == live.get().folder.name
+
+    history, votes = chat.respond(OFF_TOPIC, history, votes)
+    assert len(history) == 4
+    options = [o["value"] for o in history[3]["options"]]
+    assert options == list(live.get().ask(OFF_TOPIC).suggestions)
+    assert votes["3"]["passage_id"] is None and votes["3"]["answered"] is False
+
+    assert chat.respond("   ", history, votes) == (history, votes)
+
+
+def test_vote_is_logged_with_question_passage_vote_and_time(
+    live: LiveIndex, tmp_path: Path
+) -> None:
+    log = FeedbackLog(tmp_path / "logs" / "votes.jsonl")
+    chat = Chat(live, log)
+    history, votes = chat.respond(IN_SCOPE, [], {})
+    assert chat.record_vote(votes, 0, False) is None  # the user's own message
+    assert chat.record_vote(votes, 1, None) is None  # a withdrawn vote
+    vote = chat.record_vote(votes, 1, False)
+    assert vote is not None
+    rows = [json.loads(line) for line in log.path.read_text().splitlines()]
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["vote"] == "down" and row["question"] == IN_SCOPE
+    assert row["passage_id"] == votes["1"]["passage_id"] and row["time"].endswith("+00:00")
+
+
+def test_examples_are_the_faq_questions(live: LiveIndex, tmp_path: Path) -> None:
+    chat = Chat(live, FeedbackLog(tmp_path / "v.jsonl"))
+    assert sorted(chat.examples()) == sorted(f.question for f in live.get().faqs)
+
+
+def test_auth_is_user_colon_password() -> None:
+    assert parse_auth(None) is None and parse_auth("") is None
+    assert parse_auth("ann:pa:ss") == ("ann", "pa:ss")
+    for bad in ("ann", "ann:", ":pass"):
+        with pytest.raises(QAError, match="user:password"):
+            parse_auth(bad)
