@@ -9,6 +9,9 @@ before.  The question is read two ways, each with the product's own ranker:
   expansion).  Its coverage signals stay the question's own, so the
   decline model still sees a word the corpus lacks ("And the German one?").
 
+A question none of whose own content words occurs in the articles is never
+answered with borrowed words.
+
 A fitted logistic model (``select`` in ``qa/followup.json``, fit by
 ``scripts/fit_followups.py`` on synthetic follow-ups built from SQuAD)
 picks the reading that is more likely to find the right passage, from
@@ -61,9 +64,10 @@ SELECT_FEATURES = (
     "same_top",
 )
 # What the ``answer`` model reads: whether a reading with context is answered.
-# Not the wording cues: they say that a question is a follow-up, not that
-# the corpus covers it.
 ANSWER_FEATURES = (
+    "pointer",
+    "opener",
+    "own_info",
     "own_info_coverage",
     "own_missing_info",
     "in_scope_alone",
@@ -289,6 +293,12 @@ def read_with_history(
     features = select_features(text, alone, context, len(borrowed.words), scorer, in_scope_borrowed)
     p = model.select.probability(features) if model.select.features else 0.0
     answerable = model.answer.probability(features) if model.answer.features else 0.0
+    vocabulary = store.vocabulary(Field.PASSAGE)
+    if alone.words and not any(term in vocabulary for term, _ in alone.words):
+        # Not one word the user typed is in the articles ("And the German
+        # one?", "What is the capital of Australia?"): borrowed words would
+        # make an answer out of nothing.
+        answerable = 0.0
     if model.select.features and p >= model.select.threshold:
         chosen, shown = context, read_as(text, borrowed)
     else:

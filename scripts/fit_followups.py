@@ -292,19 +292,13 @@ def fit_answer(args: argparse.Namespace, model: FollowupModel, rng: random.Rando
         inside = [q for q in questions if q["doc"] in indexed]
         outside = [q for q in questions if q["doc"] not in indexed]
         pairs = [p for p in make_pairs(inside, rng) if p.kind == "follow-up"]
-        # Questions the index does not cover, worded as follow-ups as often as
-        # the covered ones are: as written, "And <its name>?", or with a pronoun
-        # for what it shares with a question of its own article.
+        # Questions the index does not cover: as written, or cut to "And <its name>?".
         negatives = []
-        outside_pairs = make_pairs(outside, rng)
-        outside_follow = [p.second for p in outside_pairs if p.kind == "follow-up"]
-        for n in range(len(pairs)):
+        for _ in range(len(pairs)):
             a, b = rng.choice(inside), rng.choice(outside)
             second = b["question"]
-            if n % 3 == 1:
+            if rng.random() < 0.5:
                 second = _ellipsis_version(a["question"], second) or second
-            elif n % 3 == 2 and outside_follow:
-                second = rng.choice(outside_follow)
             negatives.append(Pair("not covered", a["doc"], a["question"], second, []))
         with tempfile.TemporaryDirectory(prefix="qa-fit-half-") as tmp:
             folder = Path(tmp) / "corpus"

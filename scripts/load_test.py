@@ -2,13 +2,14 @@
 
     python app.py &                      # or any running qa app
     python scripts/load_test.py [--url http://127.0.0.1:7860/] [--clients 16] [--questions 50]
-                                [--client http|gradio]
+                                [--client http|gradio|api]
 
 Each client is a thread asking its questions one after another, as a script
 calling the API would: over Gradio's plain HTTP API (``http``, the default),
-or through a ``gradio_client.Client`` (``gradio``), which shares one event
+through a ``gradio_client.Client`` (``gradio``), which shares one event
 stream per client and can rarely drop a reply when it starts a request just as
-the server closes that stream.
+the server closes that stream, or over the plain JSON API ``POST /api/ask``
+(``api``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.support is in the checkout, not the qa package
 
-from tests.support.app_process import ask_over_http  # noqa: E402
+from tests.support.app_process import ask_over_http, post_api_ask  # noqa: E402
 
 QUESTIONS = [
     "Who leads the coalition of the willing?",
@@ -42,6 +43,8 @@ def make_asker(kind: str, url: str) -> Callable[[str], Any]:
         client = Client(url, verbose=False)
         return lambda q: client.predict(q, api_name="/ask")
     base = url.rstrip("/")
+    if kind == "api":
+        return lambda q: post_api_ask(base, q)
     return lambda q: ask_over_http(base, q)
 
 
@@ -50,7 +53,7 @@ def main() -> int:
     p.add_argument("--url", default="http://127.0.0.1:7860/")
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--questions", type=int, default=50)
-    p.add_argument("--client", choices=["http", "gradio"], default="http")
+    p.add_argument("--client", choices=["http", "gradio", "api"], default="http")
     args = p.parse_args()
 
     latencies: list[float] = []

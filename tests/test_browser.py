@@ -299,6 +299,45 @@ def test_ask_endpoint_through_gradio_client(app: App) -> None:
     assert declined["answered"] is False and declined["passage"] is None
 
 
+FIRST_TURN = "What has Ukraine said about a ceasefire?"
+FOLLOW_UP = "And Russia?"
+
+
+def test_a_follow_up_is_answered_from_context_with_read_as(page: Page) -> None:
+    page.ask(FIRST_TURN)
+    reply = page.ask(FOLLOW_UP)
+    assert reply.locator(".qa-passage").count() == 1
+    assert "Russia has said it needs answers" in reply.locator(".qa-passage").inner_text()
+    read_as = reply.locator(".qa-read-as")
+    assert read_as.is_visible() and read_as.inner_text().startswith("Read as: And Russia? [")
+
+
+def test_an_off_topic_follow_up_is_declined(page: Page) -> None:
+    page.ask(FIRST_TURN)
+    reply = page.ask("How do I bake sourdough bread?")
+    assert "The articles don't cover this question." in reply.inner_text()
+    assert reply.locator(".qa-passage").count() == 0
+
+
+def test_thanks_is_answered_kindly(page: Page, app: App) -> None:
+    page.ask(FIRST_TURN)
+    reply = page.ask("thanks!")
+    assert reply.inner_text().startswith("You're welcome!")
+    assert "don't cover" not in reply.inner_text()
+    options = page.page.locator("#qa-chat button.option")
+    assert options.count() >= 1  # example questions to click
+
+
+def test_clear_starts_a_new_conversation(page: Page) -> None:
+    page.ask(FIRST_TURN)
+    assert page.ask(FOLLOW_UP).locator(".qa-read-as").count() == 1
+    page.page.locator("#qa-clear").click()
+    page.page.locator("#qa-chat button.example").first.wait_for()
+    reply = page.ask(FOLLOW_UP)  # the same follow-up, now with no context
+    assert reply.locator(".qa-read-as").count() == 0
+    assert page.user_messages() == [FOLLOW_UP]
+
+
 def test_a_rebuild_while_running_is_served_without_restart(page: Page, app: App) -> None:
     before = page.ask(NEW_QUESTION)
     assert "Zorblax" not in before.inner_text()

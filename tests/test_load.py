@@ -239,3 +239,42 @@ def test_sixteen_clients_get_the_library_answer_every_time(
     assert not errors, errors[:3]
     assert not mismatches, mismatches[:3]
     assert total == CLIENTS * QUESTIONS_PER_CLIENT
+
+
+def test_sixteen_clients_on_the_json_api_get_the_library_answer_every_time(
+    app_url: str, library: qa.Retriever
+) -> None:
+    from tests.support.app_process import post_api_ask
+
+    # Every other request is a follow-up, its history one earlier question.
+    asks = [
+        (q, [] if i % 2 == 0 else [QUESTIONS[(i * 7) % len(QUESTIONS)]])
+        for i, q in enumerate(QUESTIONS)
+    ]
+    expected = {i: library.ask(q, h).to_dict() for i, (q, h) in enumerate(asks)}
+    errors: list[str] = []
+    mismatches: list[str] = []
+    done = [0] * CLIENTS
+
+    def run(n: int) -> None:
+        order = list(range(len(asks)))
+        random.Random(n).shuffle(order)
+        for i in order:
+            q, history = asks[i]
+            try:
+                reply = post_api_ask(app_url.rstrip("/"), q, history)
+            except Exception as exc:  # counted as an error
+                errors.append(f"client {n}, {q[:40]!r}: {exc!r}")
+                continue
+            done[n] += 1
+            if reply != expected[i]:
+                mismatches.append(f"client {n}, {q[:40]!r}: {reply!r} != {expected[i]!r}")
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    assert not mismatches, mismatches[:3]
+    assert sum(done) == CLIENTS * QUESTIONS_PER_CLIENT

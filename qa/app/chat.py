@@ -31,6 +31,9 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 
 History = list[dict[str, Any]]
 Votes = dict[str, dict[str, Any]]  # chat message index -> what a vote on it is logged with
+Turns = list[str]  # the conversation's questions, each as it was read (Answer.read_as)
+# Only the latest turns can matter to a follow-up; a long chat keeps this many.
+MAX_TURNS = 20
 
 
 class Chat:
@@ -64,11 +67,33 @@ class Chat:
         Raises:
             QAError: The index is not ready (see :meth:`LiveIndex.get`).
         """
+        history, votes, _ = self.converse(question, history, votes, [])
+        return history, votes
+
+    def converse(
+        self, question: str, history: History, votes: Votes, turns: Turns
+    ) -> tuple[History, Votes, Turns]:
+        """Like :meth:`respond`, with the conversation's earlier turns as context.
+
+        Args:
+            question: What the user typed; blank leaves everything as it was.
+            history: The chat so far, as Gradio's ``messages`` list.
+            votes: The vote context of each assistant message so far.
+            turns: The earlier questions, each as it was read (``read_as``),
+                oldest first; ``[]`` starts a conversation.
+
+        Returns:
+            The new history, votes and turns (the arguments are not changed).
+
+        Raises:
+            QAError: The index is not ready (see :meth:`LiveIndex.get`).
+        """
         question = (question or "").strip()
         if not question:
-            return history, votes
+            return history, votes, turns
         retriever = self.live.get()
-        answer = retriever.ask(question)
+        answer = retriever.ask(question, turns)
+        turns = [*turns, answer.read_as][-MAX_TURNS:]
         reply: dict[str, Any] = {"role": "assistant", "content": render_answer(answer)}
         if not answer.answered and answer.suggestions:
             reply["options"] = [{"value": s} for s in answer.suggestions]
@@ -83,7 +108,7 @@ class Chat:
             "heading": "" if p is None else p.heading,
             "build": retriever.build_id,
         }
-        return history, {**votes, str(len(history) - 1): context}
+        return history, {**votes, str(len(history) - 1): context}, turns
 
     def record_vote(self, votes: Votes, index: Any, liked: Any) -> Vote | None:
         """Log a thumbs up (``liked`` True) or down (False) on chat message ``index``.

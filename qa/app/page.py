@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qa.app.chat import AUTH_ENV, Chat, History, Votes, parse_auth
+from qa.app.api import router as api_router
+from qa.app.chat import AUTH_ENV, Chat, History, Turns, Votes, parse_auth
 from qa.app.render import CSS
 from qa.errors import QAError
 from qa.feedback import FeedbackLog
@@ -41,21 +42,21 @@ def create_app(chat: Chat) -> Any:
     """
     import gradio as gr
 
-    def respond(question: str, history: History, votes: Votes) -> tuple[str, History, Votes, str]:
-        history, votes = chat.respond(question, history, votes)
-        return "", history, votes, chat.status_html()
+    Reply = tuple[str, History, Votes, Turns, str]
+
+    def respond(question: str, history: History, votes: Votes, turns: Turns) -> Reply:
+        history, votes, turns = chat.converse(question, history, votes, turns)
+        return "", history, votes, turns, chat.status_html()
 
     def ask_suggestion(
-        history: History, votes: Votes, picked: gr.SelectData
-    ) -> tuple[str, History, Votes, str]:
-        return respond(str(picked.value), history, votes)
+        history: History, votes: Votes, turns: Turns, picked: gr.SelectData
+    ) -> Reply:
+        return respond(str(picked.value), history, votes, turns)
 
-    def ask_example(
-        history: History, votes: Votes, picked: gr.SelectData
-    ) -> tuple[str, History, Votes, str]:
+    def ask_example(history: History, votes: Votes, turns: Turns, picked: gr.SelectData) -> Reply:
         value = picked.value
         question = value.get("text", "") if isinstance(value, dict) else value
-        return respond(str(question), history, votes)
+        return respond(str(question), history, votes, turns)
 
     def record_vote(votes: Votes, liked: gr.LikeData) -> None:
         chat.record_vote(votes, liked.index, liked.liked)
@@ -116,15 +117,17 @@ def create_app(chat: Chat) -> Any:
                 )
             status = gr.HTML("<span>Loading the index and the model …</span>", elem_id="qa-status")
         votes = gr.State({})
+        turns = gr.State([])  # the conversation, as each question was read (its read_as)
 
-        outputs = [question, chatbot, votes, status]
-        question.submit(respond, [question, chatbot, votes], outputs, **answering)
-        chatbot.option_select(ask_suggestion, [chatbot, votes], outputs, **answering)
-        chatbot.example_select(ask_example, [chatbot, votes], outputs, **answering)
+        outputs = [question, chatbot, votes, turns, status]
+        question.submit(respond, [question, chatbot, votes, turns], outputs, **answering)
+        chatbot.option_select(ask_suggestion, [chatbot, votes, turns], outputs, **answering)
+        chatbot.example_select(ask_example, [chatbot, votes, turns], outputs, **answering)
         page: dict[str, Any] = {"api_visibility": "private"}
         chatbot.like(record_vote, [votes], None, **page)
-        clear.click(lambda: ("", [], {}), None, [question, chatbot, votes], **page)
-        chatbot.clear(lambda: {}, None, [votes], **page)
+        # Clear starts a new conversation: no earlier turn is read with the next question.
+        clear.click(lambda: ("", [], {}, []), None, [question, chatbot, votes, turns], **page)
+        chatbot.clear(lambda: ({}, []), None, [votes, turns], **page)
         # on_load waits for start-up; with no limit, page loads never queue behind it.
         demo.load(on_load, None, [chatbot, status], concurrency_limit=None, **page)
         gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
@@ -176,6 +179,8 @@ def launch(
             ssr_mode=False,
             blocked_paths=private,
             max_file_size="1kb",  # the page takes no uploads
+            # The JSON API (qa/app/api.py) on Gradio's own FastAPI app: same port and process.
+            app_kwargs={"routes": api_router(chat.live, auth, ANSWER_CONCURRENCY).routes},
         )
     except OSError as exc:
         raise QAError(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None

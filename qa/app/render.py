@@ -39,6 +39,7 @@ mark.qa-hl { background: #fde68a; color: #111827; padding: 0 0.15em; border-radi
 .qa-sources li { margin-bottom: 0.4em; }
 .qa-declined .qa-decline-title { font-weight: 600; }
 .qa-note { font-size: 0.85em; font-style: italic; }
+.qa-read-as { font-size: 0.8em; opacity: 0.75; margin: 0 0 0.3em 0; }
 """
 
 # Every character that HTML or Markdown (or the chat's LaTeX) could read as
@@ -91,12 +92,15 @@ def render_answer(answer: Answer) -> str:
     The HTML has no blank line, so the chat's Markdown renderer passes it
     through as one block and reads nothing inside it as Markdown.
     """
+    if answer.kind == "smalltalk":
+        return render_smalltalk(answer)
     if not answer.answered or answer.passage is None:
         return render_decline(answer)
     p = answer.passage
     level, words = confidence_level(answer.confidence)
     parts = [
         '<div class="qa-answer qa-answered">',
+        read_as_line(answer),
         '<div class="qa-meta">',
         f'<span class="qa-conf qa-conf-{level}">{words} · {percent(answer.confidence)}</span>',
         f'<span class="qa-source">Source: {text(source_of(p))}</span>',
@@ -129,6 +133,7 @@ def render_decline(answer: Answer) -> str:
     """The reply when the bot declines: no passage, the suggestions as follow-ups."""
     parts = [
         '<div class="qa-answer qa-declined">',
+        read_as_line(answer),
         '<p class="qa-decline-title">The articles don\'t cover this question.</p>',
         "<p>I only answer from the articles, and no passage matches it well enough "
         f"(confidence {percent(answer.confidence)}).",
@@ -140,3 +145,15 @@ def render_decline(answer: Answer) -> str:
         parts.append(f'<p class="qa-note">{text(answer.note)}</p>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def read_as_line(answer: Answer) -> str:
+    """ "Read as: …" in small text when a follow-up was read with context ('' otherwise)."""
+    if answer.read_as == answer.question:
+        return ""
+    return f'<p class="qa-read-as">Read as: {text(answer.read_as)}</p>'
+
+
+def render_smalltalk(answer: Answer) -> str:
+    """The reply to a greeting, thanks or "what can you do?"; examples follow as options."""
+    return f'<div class="qa-answer qa-smalltalk"><p>{text(answer.reply)}</p></div>'

@@ -61,3 +61,24 @@ def test_auth_is_user_colon_password() -> None:
     for bad in ("ann", "ann:", ":pass"):
         with pytest.raises(QAError, match="user:password"):
             parse_auth(bad)
+
+
+def test_converse_reads_a_follow_up_with_the_conversation(live: LiveIndex, tmp_path: Path) -> None:
+
+    chat = Chat(live, FeedbackLog(tmp_path / "votes.jsonl"))
+    first = "What has Ukraine said about a ceasefire?"
+    history, votes, turns = chat.converse(first, [], {}, [])
+    assert turns == [first]
+    history, votes, turns = chat.converse("And Russia?", history, votes, turns)
+    assert turns[-1].startswith("And Russia? [")
+    assert "Read as: " in history[-1]["content"] and "qa-read-as" in history[-1]["content"]
+    # An off-topic follow-up is declined, and shows no "Read as".
+    history, votes, turns = chat.converse("How do I bake sourdough bread?", history, votes, turns)
+    assert "qa-declined" in history[-1]["content"] and "Read as" not in history[-1]["content"]
+    # Small talk gets a friendly reply with example questions to click.
+    history, votes, turns = chat.converse("thanks!", history, votes, turns)
+    assert "welcome" in history[-1]["content"]
+    assert history[-1]["options"]
+    # A new conversation ([] turns) reads the same follow-up alone.
+    fresh, _, fresh_turns = chat.converse("And Russia?", [], {}, [])
+    assert fresh_turns == ["And Russia?"] and "Read as" not in fresh[-1]["content"]

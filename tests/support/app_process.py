@@ -111,3 +111,26 @@ def ask_over_http(base: str, question: str, timeout: float = 300) -> Any:
             elif line.startswith("data:") and event == "error":
                 raise RuntimeError(f"/ask answered with an error: {line}")
     raise RuntimeError("/ask stream ended without an answer")
+
+
+def post_api_ask(
+    base: str,
+    question: str,
+    history: list[str] | None = None,
+    timeout: float = 300,
+    auth: tuple[str, str] | None = None,
+) -> Any:
+    """One ``POST /api/ask`` call (qa/app/api.py); the reply's JSON.
+
+    Raises:
+        urllib.error.HTTPError: The app answered with an error status.
+    """
+    import base64
+
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
+    body = json.dumps({"question": question, "history": history or []}).encode()
+    request = urllib.request.Request(f"{base}/api/ask", body, headers)
+    with urllib.request.urlopen(request, timeout=timeout) as r:
+        return json.load(r)

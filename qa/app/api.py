@@ -1,0 +1,217 @@
+"""A plain JSON API beside Gradio's, on the same FastAPI app and port.
+
+    POST /api/ask     {"question": "...", "history": ["earlier question", ...]}
+    GET  /api/health  whether an index is loaded, and its build id
+
+``/openapi.json`` documents both.  Every error is a 4xx (503 while the index
+cannot be served) with a one-line ``{"error": "..."}`` body, never a 500.
+When the page has a login, these routes need the same credentials: HTTP
+Basic, or the page's session cookie.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from qa.errors import QAError
+from qa.live import LiveIndex
+
+# A question is at most 1,000 characters (qa.retrieve.MAX_QUESTION_CHARS) and
+# a history a few dozen of them: 64 KiB is far more than any honest request.
+MAX_BODY_BYTES = 64 * 1024
+MAX_HISTORY = 50
+
+
+class AskRequest(BaseModel):
+    """The body of ``POST /api/ask``."""
+
+    question: str = Field(min_length=1, description="The question, in plain text.")
+    history: list[str] = Field(
+        default_factory=list,
+        description="The conversation's earlier questions, oldest first.  Pass each "
+        "earlier reply's read_as to carry context over several follow-ups.",
+    )
+
+
+class AskPassage(BaseModel):
+    text: str
+    doc: str
+    heading: str
+    score: float
+    sentence: str
+
+
+class AskFAQ(BaseModel):
+    question: str
+    answer: str
+    score: float
+
+
+class AskReply(BaseModel):
+    """The reply of ``POST /api/ask``: the ``/ask`` JSON, with ``read_as``."""
+
+    answered: bool
+    confidence: float
+    passage: AskPassage | None
+    faq: AskFAQ | None
+    suggestions: list[str]
+    note: str
+    read_as: str = Field(description="The text searched: the question, plus borrowed words.")
+    kind: str = Field(description='"answer", or "smalltalk" for greetings and thanks.')
+    reply: str = Field(description="The bot's reply to small talk ('' otherwise).")
+
+
+class Health(BaseModel):
+    ready: bool
+    build: str | None
+    status: str
+
+
+class ErrorReply(BaseModel):
+    error: str
+
+
+def _error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+
+
+def router(live: LiveIndex, auth: tuple[str, str] | None = None, concurrency: int = 4) -> APIRouter:
+    """The ``/api`` routes, answering from ``live``.
+
+    Args:
+        live: The index to answer from.
+        auth: The page's login, if it has one; the routes then need it too.
+        concurrency: At most this many questions are answered at once.
+    """
+    slots = threading.BoundedSemaphore(concurrency)
+    api = APIRouter(prefix="/api", tags=["qa"])
+    errors: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorReply, "description": why}
+        for code, why in (
+            (400, "The body is not JSON."),
+            (401, "A login is set and the request lacks it."),
+            (413, "The body is larger than 64 KiB."),
+            (422, "The question is missing, empty, or of the wrong type."),
+            (503, "The index is not ready."),
+        )
+    }
+
+    def allowed(request: Request) -> bool:
+        if auth is None:
+            return True
+        app = request.app
+        cookie_id = getattr(app, "cookie_id", None)
+        tokens = getattr(app, "tokens", {})
+        for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
+            token = request.cookies.get(name)
+            if token and tokens.get(token) == auth[0]:
+                return True
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        # Both compared in full, so the time taken tells nothing about either.
+        return secrets.compare_digest(user, auth[0]) & secrets.compare_digest(password, auth[1])
+
+    def denied() -> JSONResponse:
+        return _error(
+            401,
+            "log in: send the page's user and password (HTTP Basic)",
+            **{"WWW-Authenticate": 'Basic realm="qa"'},
+        )
+
+    @api.post(
+        "/ask",
+        response_model=None,
+        responses={200: {"model": AskReply}, **errors},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": AskRequest.model_json_schema()}},
+            }
+        },
+        summary="Answer a question from the articles, with its conversation",
+    )
+    async def ask(request: Request) -> JSONResponse:
+        """Answer ``question``, reading it with ``history`` when it is a follow-up."""
+        if not allowed(request):
+            return denied()
+        body = await _read_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        parsed = _parse(body)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        question, history = parsed
+        from starlette.concurrency import run_in_threadpool
+
+        def answer() -> dict[str, Any]:
+            with slots:
+                return live.get().ask(question, history).to_dict()
+
+        try:
+            return JSONResponse(await run_in_threadpool(answer))
+        except QAError as exc:
+            return _error(503, str(exc))
+
+    @api.get(
+        "/health",
+        response_model=Health,
+        responses={401: errors[401]},
+        summary="Whether an index is loaded, and which build",
+    )
+    def health(request: Request) -> Any:
+        """Whether the app can answer now, and the id of the build it answers from."""
+        if not allowed(request):
+            return denied()
+        try:
+            retriever = live.wait(timeout=0)
+        except QAError as exc:
+            return JSONResponse({"ready": False, "build": None, "status": str(exc)})
+        return {"ready": True, "build": retriever.build_id, "status": live.status()}
+
+    return api
+
+
+async def _read_body(request: Request) -> bytes | JSONResponse:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return _error(413, f"the body is over {MAX_BODY_BYTES} bytes; send one short question")
+    body = b""
+    async for chunk in request.stream():  # a body sent without a length is counted as it comes
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return _error(413, f"the body is over {MAX_BODY_BYTES} bytes; send one short question")
+    return body
+
+
+def _parse(body: bytes) -> tuple[str, list[str]] | JSONResponse:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, 'the body is not JSON; send {"question": "...", "history": [...]}')
+    if not isinstance(data, dict):
+        return _error(422, 'the body must be a JSON object: {"question": "..."}')
+    question = data.get("question")
+    if not isinstance(question, str):
+        return _error(422, '"question" is missing or not a string')
+    if not question.strip():
+        return _error(422, '"question" is empty; type a question about the articles')
+    history = data.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+        return _error(422, '"history" must be a list of strings (the earlier questions)')
+    if len(history) > MAX_HISTORY:
+        history = history[-MAX_HISTORY:]  # only the latest turns are read anyway
+    return question, history
