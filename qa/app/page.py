@@ -76,7 +76,8 @@ def create_app(chat: Chat) -> Any:
 
         Returns:
             {answered, confidence, passage: {text, doc, heading, score, sentence} | null,
-            faq: {question, answer, score} | null, suggestions, note}
+            faq: {question, answer, score} | null, suggestions, note, read_as, kind,
+            reply}; POST /api/ask takes a conversation's history too.
         """
         return chat.live.get().ask(question).to_dict()
 
