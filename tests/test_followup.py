@@ -147,3 +147,14 @@ def test_own_squad_conversations_gain_over_asking_alone(
         read_conversations(DATA / "squad_conversations.jsonl"),
     )
     assert report.follow_up_right >= report.follow_up_right_alone + 2
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['{"turns": []}', '{"turns": [{"question": 1, "in_scope": true}]}', '{"turns": "x"}', "{"],
+)
+def test_a_bad_conversation_line_is_a_one_line_error(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text(line + "\n", "utf-8")
+    with pytest.raises(qa.QAError, match=r"c\.jsonl:1: bad conversation line"):
+        read_conversations(path)
