@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+_EMPTY = np.zeros(0, dtype=np.float32)
+
 # A question's content words: each as its BM25 term and its rarity in English.
 Words = list[tuple[str, float]]
 
@@ -34,11 +36,23 @@ class Candidate:
     info_coverage: float
     missing_info: float
     score: float
+    # Word match: ``match`` is the rarity-weighted share of the question's
+    # content words this passage contains; ``unmatched`` is one minus the
+    # best candidate's match, the same for every candidate of one question.
+    # The products let the ranker trust BM25 by how much of the question a
+    # passage shares, and dense more when no passage shares much of it
+    # (docs/retrieval.md, "Questions that share few words with the answer").
+    match: float = 0.0
+    unmatched: float = 0.0
+    bm25_match: float = 0.0
+    bm25_sentence_match: float = 0.0
+    dense_unmatched: float = 0.0
+    dense_sentence_unmatched: float = 0.0
     # Evidence for choosing the best sentence: the cosine and kind of each of
     # the passage's units, and the BM25 of each of its sentences.
-    sims: np.ndarray = field(repr=False, compare=False)
-    kinds: np.ndarray = field(repr=False, compare=False)
-    sentence_bm25: np.ndarray = field(repr=False, compare=False)
+    sims: np.ndarray = field(default_factory=lambda: _EMPTY, repr=False, compare=False)
+    kinds: np.ndarray = field(default_factory=lambda: _EMPTY, repr=False, compare=False)
+    sentence_bm25: np.ndarray = field(default_factory=lambda: _EMPTY, repr=False, compare=False)
 
 
 @dataclass(slots=True)

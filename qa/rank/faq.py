@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.rank.candidate import Candidate, Ranking, Words
-from qa.rank.gather import add_gaps, coverage
+from qa.rank.gather import add_gaps, add_match, coverage
 from qa.rank.scoring import Scorer
 from qa.store.base import Field, Store
 from qa.units import FAQ_ANSWER, FAQ_PAIR, FAQ_QUESTION
@@ -37,7 +37,8 @@ def match_faq(store: Store, scorer: Scorer, qvec: np.ndarray, words: Words) -> F
         return None
     vocab = store.vocabulary(Field.FAQ)
     known = [t for t, _ in words if t in vocab]
-    bm25 = store.keyword(Field.FAQ, known).scores(range(len(faqs)))
+    query = store.keyword(Field.FAQ, known)
+    bm25 = query.scores(range(len(faqs)))
     top_bm25 = float(bm25.max())
     covered = coverage(words, vocab)
     rows: list[dict[str, float]] = []
@@ -59,6 +60,7 @@ def match_faq(store: Store, scorer: Scorer, qvec: np.ndarray, words: Words) -> F
             }
         )
     add_gaps(rows)
+    add_match(rows, words, vocab, query.matched(range(len(faqs))))
     empty = np.zeros(0, dtype=np.float32)
     ranked = [
         Candidate(

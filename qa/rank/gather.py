@@ -47,6 +47,40 @@ def coverage(words: Words, vocab: frozenset[str]) -> dict[str, float]:
     }
 
 
+def add_match(
+    rows: list[dict[str, float]], words: Words, vocab: frozenset[str], found: np.ndarray
+) -> None:
+    """Each candidate's word match, and its products with BM25 and dense.
+
+    A relative BM25 of 1 says only "best in the corpus": when that passage
+    shares one common word of the question's five, it is weak evidence.
+    And when no candidate shares much of the question, the question is a
+    paraphrase and dense similarity is the better guide.
+
+    Args:
+        rows: The candidates' signals (``bm25_rel``, ``bm25_sentence_rel``,
+            ``dense``, ``dense_sentence`` are read; the match signals added).
+        words: The question's content words.
+        vocab: The terms the searched field knows.
+        found: For each row, which of the question's known terms (those of
+            ``words`` in ``vocab``, in order) its text contains.
+    """
+    total = sum(info for _, info in words)
+    known = np.array([info for term, info in words if term in vocab], dtype=np.float64)
+    if total > 0 and found.size:
+        share = found.astype(np.float64) @ known / total
+    else:
+        share = np.zeros(len(rows))
+    unmatched = 1.0 - float(share.max()) if len(share) else 1.0
+    for row, m in zip(rows, share, strict=True):
+        row["match"] = float(m)
+        row["unmatched"] = unmatched
+        row["bm25_match"] = row["bm25_rel"] * row["match"]
+        row["bm25_sentence_match"] = row["bm25_sentence_rel"] * row["match"]
+        row["dense_unmatched"] = row["dense"] * unmatched
+        row["dense_sentence_unmatched"] = row["dense_sentence"] * unmatched
+
+
 def add_gaps(rows: list[dict[str, float]]) -> None:
     """Each candidate's dense scores relative to the best candidate's."""
     top_dense = max(r["dense"] for r in rows)
@@ -112,6 +146,7 @@ def gather(store: Store, scorer: Scorer, qvec: np.ndarray, words: Words) -> Rank
             }
         )
     add_gaps(rows)
+    add_match(rows, words, vocab, passage_bm25.matched(chosen))
     ranked = [
         Candidate(
             id=p,

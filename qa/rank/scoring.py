@@ -36,6 +36,10 @@ RANK_FEATURES = (
     "dense_sentence_gap",
     "bm25_rel",
     "bm25_sentence_rel",
+    "bm25_match",
+    "bm25_sentence_match",
+    "dense_unmatched",
+    "dense_sentence_unmatched",
 )
 
 
@@ -161,15 +165,24 @@ class Scorer:
     def default(cls) -> Scorer:
         return cls(json.loads(PARAMS_FILE.read_text("utf-8")))
 
-    def sentence_scores(self, cosines: np.ndarray, bm25_rel: np.ndarray) -> np.ndarray:
+    def sentence_scores(
+        self, cosines: np.ndarray, bm25_rel: np.ndarray, match: float = 0.0, unmatched: float = 0.0
+    ) -> np.ndarray:
         """How well each sentence of one passage answers the question.
 
         The ranker's own weights for a passage's best-sentence signals (the
-        cosine, its gap to the best candidate's, and the relative BM25), so a
-        sentence is judged as its passage was.
+        cosine, its gap to the best candidate's, the relative BM25, and their
+        products with the passage's ``match`` and the question's
+        ``unmatched``), so a sentence is judged as its passage was.
         """
-        dense = self.rank.weight("dense_sentence") + self.rank.weight("dense_sentence_gap")
-        return dense * cosines + self.rank.weight("bm25_sentence_rel") * bm25_rel
+        w = self.rank.weight
+        dense = (
+            w("dense_sentence")
+            + w("dense_sentence_gap")
+            + w("dense_sentence_unmatched") * unmatched
+        )
+        bm25 = w("bm25_sentence_rel") + w("bm25_sentence_match") * match
+        return dense * cosines + bm25 * bm25_rel
 
     def decide(self, ranking: Ranking, *, named: bool = False) -> Decision:
         """Whether to answer with the top candidate, and how sure we are it is right.

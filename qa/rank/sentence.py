@@ -44,7 +44,7 @@ def _choose(store: Store, scorer: Scorer, candidate: Candidate) -> str:
         # is: this passage's best sentence has exactly that value.
         best = float(bm25.max())
         relative = bm25 * (candidate.bm25_sentence_rel / best) if best > 0 else bm25
-        fit = scorer.sentence_scores(sent_sims, relative)
+        fit = scorer.sentence_scores(sent_sims, relative, candidate.match, candidate.unmatched)
         return sentences[int(np.argmax(fit))]
     return sentences[0] if len(sentences) == 1 else ""
 

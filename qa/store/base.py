@@ -98,6 +98,15 @@ class KeywordQuery(Protocol):
         """The scores of ``ids`` (passages by their best sentence, for sentences)."""
         ...
 
+    def matched(self, ids: Sequence[int]) -> np.ndarray:
+        """Which of the query's terms each of ``ids`` contains.
+
+        A boolean array, one row per id and one column per term, in the
+        order the terms were given.  Only :attr:`Field.PASSAGE` and
+        :attr:`Field.FAQ` queries need it (the ranker's word-match signals).
+        """
+        ...
+
 
 class SentenceQuery(KeywordQuery, Protocol):
     """A keyword query over sentences, which can also score one passage's sentences."""

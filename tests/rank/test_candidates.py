@@ -51,3 +51,35 @@ def test_a_question_with_no_known_word_still_ranks_by_meaning(
     ranking = seed_retriever.rank("zzyzx qwertyuiop")
     assert ranking.candidates and all(c.bm25_rel == 0.0 for c in ranking.candidates)
     assert ranking.top.coverage == 0.0
+
+
+def test_word_match_weighs_the_words_each_passage_shares() -> None:
+    from qa.rank.gather import add_match
+
+    # Three content words, the rarest first; the corpus lacks "zanzibar".
+    words = [("zanzibar", 6.0), ("healey", 3.0), ("said", 1.0)]
+    vocab = frozenset({"healey", "said"})
+    rows = [
+        {"bm25_rel": 1.0, "bm25_sentence_rel": 0.5, "dense": 0.2, "dense_sentence": 0.3},
+        {"bm25_rel": 0.4, "bm25_sentence_rel": 1.0, "dense": 0.6, "dense_sentence": 0.5},
+    ]
+    found = np.array([[False, True], [True, True]])  # columns: healey, said
+    add_match(rows, words, vocab, found)
+    assert rows[0]["match"] == pytest.approx(1 / 10)
+    assert rows[1]["match"] == pytest.approx(4 / 10)
+    # The question-level share: one minus the best passage's match.
+    assert rows[0]["unmatched"] == rows[1]["unmatched"] == pytest.approx(0.6)
+    assert rows[0]["bm25_match"] == pytest.approx(0.1)
+    assert rows[1]["bm25_sentence_match"] == pytest.approx(0.4)
+    assert rows[1]["dense_unmatched"] == pytest.approx(0.36)
+    assert rows[0]["dense_sentence_unmatched"] == pytest.approx(0.18)
+
+
+def test_a_question_with_no_known_word_is_wholly_unmatched() -> None:
+    from qa.rank.gather import add_match
+
+    rows = [{"bm25_rel": 0.0, "bm25_sentence_rel": 0.0, "dense": 0.5, "dense_sentence": 0.4}]
+    add_match(rows, [("zanzibar", 6.0)], frozenset(), np.zeros((1, 0), dtype=bool))
+    assert rows[0]["match"] == 0.0
+    assert rows[0]["unmatched"] == 1.0
+    assert rows[0]["dense_unmatched"] == pytest.approx(0.5)

@@ -104,6 +104,22 @@ def test_keyword_top_and_scores_agree_with_brute_force(
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
+def test_matched_terms_are_the_passages_words(built: tuple[Location, Store], question: str) -> None:
+    _, store = built
+    for field, texts in (
+        (Field.PASSAGE, [context(p.doc, p.heading) + p.text for p in store.passages]),
+        (Field.FAQ, [f"{f.question} {f.answer}" for f in store.faqs]),
+    ):
+        known = [t for t in terms(question) if t in store.vocabulary(field)]
+        ids = list(range(len(texts)))[::-1]  # any order: rows follow the ids given
+        found = store.keyword(field, known).matched(ids)
+        assert found.shape == (len(ids), len(known))
+        for row, i in zip(found, ids, strict=True):
+            words = set(terms(texts[i]))
+            assert list(row) == [t in words for t in known], (field, i)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
 def test_sentence_scores_group_by_passage(built: tuple[Location, Store], question: str) -> None:
     _, store = built
     known = [t for t in terms(question) if t in store.vocabulary(Field.SENTENCE)]

@@ -128,7 +128,13 @@ class LocalStore:
             return self.sentences(terms)
         if bm25 is None or not terms:
             return _Scores(np.zeros(n, dtype=np.float32))
-        return _Scores(bm25.get_scores(list(terms)))
+        # Each term's postings (the ids whose text has it) are a slice of
+        # bm25s's sparse score matrix: the word-match signals cost no
+        # extra scoring pass.
+        indices, indptr = bm25.scores["indices"], bm25.scores["indptr"]
+        ids = [bm25.vocab_dict.get(term) for term in terms]
+        postings = [indices[0:0] if t is None else indices[indptr[t] : indptr[t + 1]] for t in ids]
+        return _Scores(bm25.get_scores(list(terms)), postings)
 
     def sentences(self, terms: Sequence[str]) -> _SentenceScores:
         bm25 = self._bm25[Field.SENTENCE]
@@ -152,8 +158,9 @@ class LocalStore:
 class _Scores:
     """Every id's BM25 score for one question (bm25s scores all ids in one pass)."""
 
-    def __init__(self, scores: np.ndarray) -> None:
+    def __init__(self, scores: np.ndarray, postings: list[np.ndarray] | None = None) -> None:
         self.all = scores
+        self.postings = postings or []
 
     def top(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         ids = top_positive(self.all, k)
@@ -161,6 +168,13 @@ class _Scores:
 
     def scores(self, ids: Sequence[int]) -> np.ndarray:
         return self.all[np.asarray(ids, dtype=np.int64)]
+
+    def matched(self, ids: Sequence[int]) -> np.ndarray:
+        rows = np.asarray(ids, dtype=np.int64)
+        out = np.zeros((len(rows), len(self.postings)), dtype=bool)
+        for j, posting in enumerate(self.postings):
+            out[:, j] = np.isin(rows, posting)
+        return out
 
 
 class _SentenceScores(_Scores):
