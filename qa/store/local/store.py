@@ -173,7 +173,12 @@ class _Scores:
         rows = np.asarray(ids, dtype=np.int64)
         out = np.zeros((len(rows), len(self.postings)), dtype=bool)
         for j, posting in enumerate(self.postings):
-            out[:, j] = np.isin(rows, posting)
+            if len(posting):
+                # Postings are sorted: bm25s builds its matrix sorted by (term,
+                # id).  A binary search per id replaces np.isin's sorting,
+                # which cost 0.27 ms a question on SQuAD dev.
+                at = np.minimum(np.searchsorted(posting, rows), len(posting) - 1)
+                out[:, j] = posting[at] == rows
         return out
 
 
