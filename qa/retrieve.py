@@ -22,8 +22,11 @@ from qa.rank import (
     names_every_word,
     question_words,
 )
+from qa.rank.answerable import missing_note, missing_words
 from qa.store import FAQRecord, PassageRecord, Store, open_store
+from qa.store.base import Field
 from qa.text import information, stems
+from qa.units import context
 
 # Longer questions are cut: the model reads at most 256 word pieces anyway.
 MAX_QUESTION_CHARS = 1000
@@ -69,6 +72,9 @@ class Answer:
     suggestions: tuple[str, ...] = ()
     note: str = ""  # e.g. that a long question was cut
     sources: tuple[Passage, ...] = ()  # the best passages, best first (shown as "Sources")
+    # Names and figures of the question that no passage writes, as the question
+    # spells them; shown as one line (qa.rank.answerable.missing_note).
+    missing: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of the ``/ask`` API."""
@@ -93,6 +99,8 @@ class Answer:
             },
             "suggestions": list(self.suggestions),
             "note": self.note,
+            "missing": list(self.missing),
+            "missing_note": missing_note(self.missing),
         }
 
 
@@ -199,7 +207,13 @@ class Retriever:
         if qvec is None:
             qvec = self.embedder.encode([text])[0]
         words = question_words(text) if words is None else words
-        return gather(self.store, self.scorer, qvec, words)
+        ranking = gather(self.store, self.scorer, qvec, words)
+        # What the answer-level checks read (qa.rank.answerable).
+        ranking.question = text
+        if ranking.candidates:
+            p = self.store.passages[ranking.top.id]
+            ranking.passage = context(p.doc, p.heading) + p.text
+        return ranking
 
     def ask(self, question: str) -> Answer:
         """Answer ``question`` from the corpus, or decline.
@@ -220,6 +234,7 @@ class Retriever:
                 "Type a question about the articles.",
             )
         ranking = self.rank(text)
+        missing = missing_words(text, self.store.vocabulary(Field.PASSAGE))
         decision = self.scorer.decide(ranking)
         if not decision.answered and names_every_word(self.store, ranking.top, text, ranking.words):
             decision = self.scorer.decide(ranking, named=True)
@@ -232,6 +247,7 @@ class Retriever:
                 decision.confidence,
                 self.suggestions(ranking.qvec),
                 note,
+                missing=missing,
             )
         match = match_faq(self.store, self.scorer, ranking.qvec, ranking.words)
         faq = None
@@ -251,6 +267,7 @@ class Retriever:
             (),
             note,
             sources,
+            missing,
         )
 
     def _question_text(self, question: object) -> tuple[str, str]:
