@@ -249,7 +249,7 @@ class Retriever:
                 note,
                 missing=missing,
             )
-        match = match_faq(self.store, self.scorer, ranking.qvec, ranking.words)
+        match = match_faq(self.store, self.scorer, ranking.qvec, ranking.words, text)
         faq = None
         if match is not None:
             f = self.store.faqs[match.id]
