@@ -31,11 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 import qa  # noqa: E402
 from qa.embed import Embedder  # noqa: E402
-from qa.evaluate import read_questions, reliability_table  # noqa: E402
+from qa.evaluate import read_questions  # noqa: E402
 from qa.rank import Linear, answer_signals, as_row, names_every_word  # noqa: E402
 from qa.rank.scoring import RANK_FEATURES  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
-from scripts.fit_confidence import fit_confidence  # noqa: E402
+from scripts.fit_confidence import ablate, fit_confidence  # noqa: E402
 
 # type_missing: the question asks for a number, date or name the top
 # passage's best sentence lacks (qa.rank.answerable; docs/retrieval.md).
@@ -197,6 +197,29 @@ def question_rows(
     return rows
 
 
+def decline_ablation(scope_rows: list[dict[str, Any]], adversarial: list, every: list) -> None:
+    """The answered rates of each setting, with and without each decline signal."""
+    print("decline ablation (out-of-fold answered rates):", file=sys.stderr)
+    named = np.array([r["named"] for r in every])
+    for name, features in [("all", IN_SCOPE_FEATURES)] + [
+        (f"without {f}", tuple(g for g in IN_SCOPE_FEATURES if g != f)) for f in IN_SCOPE_FEATURES
+    ]:
+        probs = out_of_fold(scope_rows, features, "in_scope", extra=adversarial)
+        covered = np.array([r["in_scope"] == 1 for r in scope_rows] + [False] * len(adversarial))
+        answers = (probs >= np.quantile(probs[covered], 1 - ANSWER_RATE)) | named
+        rates = []
+        for setting, label in (
+            ("full", 1),
+            ("full", 0),
+            ("leave-one-out", 0),
+            ("one-document", 1),
+            ("one-document", 0),
+        ):
+            sel = np.array([r["setting"] == setting and r["in_scope"] == label for r in every])
+            rates.append(f"{setting}/{'covered' if label else 'not'} {answers[sel].mean():.3f}")
+        print(f"  {name:28s} " + "  ".join(rates), file=sys.stderr)
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -216,6 +239,9 @@ def main() -> int:
     ap.add_argument("--check-corpus", type=Path, default=ROOT / "corpus")
     ap.add_argument("--cache", type=Path, help="keep embeddings here between runs")
     ap.add_argument("--dump", type=Path, help="write the fitting rows here as JSON")
+    ap.add_argument(
+        "--ablate", action="store_true", help="also print the decline and confidence ablations"
+    )
     args = ap.parse_args()
 
     rng = random.Random(SEED)
@@ -312,7 +338,11 @@ def main() -> int:
                         file=sys.stderr,
                     )
 
+        if args.ablate:
+            decline_ablation(scope_rows, adversarial, every)
         answered = [r for r, a in zip(every, answers, strict=True) if a]
+        if args.ablate:
+            ablate(answered, positives + adversarial, out_of_fold)
         params["correct"] = fit_confidence(
             answered,
             positives + adversarial,

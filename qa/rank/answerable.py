@@ -37,7 +37,10 @@ NUMBER, DATE, NAME = "number", "date", "name"
 _WANTS = (
     (re.compile(r"\bhow (many|much|long|large|big|old|far|often|tall|high)\b"), NUMBER),
     (re.compile(r"\bwhat (percentage|percent|proportion|number|amount)\b"), NUMBER),
-    (re.compile(r"\b(what|which|in what|in which) (year|years|decade|century|month|day|date)\b"), DATE),
+    (
+        re.compile(r"\b(what|which|in what|in which) (year|years|decade|century|month|day|date)\b"),
+        DATE,
+    ),
     (re.compile(r"\bwhen\b"), DATE),
     (re.compile(r"\b(who|whom|whose)\b"), NAME),
     (re.compile(r"\bwhere\b"), NAME),
