@@ -35,8 +35,7 @@ CORRECT_FEATURES = (
     "sentence_name_missing",
     "type_missing",
 )
-# Measured and left out (``--ablate``): each lowered the out-of-fold figures.
-NOT_ADOPTED = ("passage_missing_info", "passage_info_coverage")
+
 
 Rows = list[dict[str, Any]]
 OutOfFold = Callable[..., np.ndarray]  # fit_scoring.out_of_fold
@@ -76,9 +75,8 @@ def ablate(answered: Rows, mix: Rows, out_of_fold: OutOfFold) -> None:
     """Print the mix figures with each answer-level signal alone and without each."""
     variants = [("ranking signals only, fit on the mix", RANKING_ONLY)]
     extra = [f for f in CORRECT_FEATURES if f not in RANKING_ONLY]
-    variants += [(f"ranking signals + {f}", (*RANKING_ONLY, f)) for f in extra + list(NOT_ADOPTED)]
+    variants += [(f"ranking signals + {f}", (*RANKING_ONLY, f)) for f in extra]
     variants += [(f"all but {f}", tuple(g for g in CORRECT_FEATURES if g != f)) for f in extra]
-    variants += [(f"all + {f}", (*CORRECT_FEATURES, f)) for f in NOT_ADOPTED]
     variants.append(("all", CORRECT_FEATURES))
     # Today's way: fit on the answered answerable questions, applied to the rest of the mix.
     answerable = [r for r in answered if r["setting"] == "full" and r["in_scope"]]

@@ -15,9 +15,6 @@ what the question asks for and what the passage's best sentence holds:
   the best sentence does not write (an antonym or a swapped entity is such
   a word), and ``sentence_name_missing``: a name or figure of the question
   is not in it;
-* ``passage_missing_info`` and ``passage_info_coverage``: the same rarity
-  for the whole top passage, and the rarity-weighted share of the
-  question's words it does write.
 
 Every check is a few set lookups on the top candidate only; the weights
 are fit by ``scripts/fit_scoring.py``.
@@ -148,9 +145,12 @@ def answer_checks(question: str, words: Words, sentence: str, passage: str) -> d
         sentence: The top passage's best sentence ("" when unknown: the
             whole passage is read instead).
         passage: The top passage, with its title and heading.
+
+    The same rarity over the whole passage was measured as a signal too, and
+    left out: it lowered the confidence model's figures (docs/retrieval.md),
+    and reading every new passage's words costs more than the rest.
     """
     best = sentence or passage
-    missing_info, share = passage_coverage(words, passage)
     sentence_info, _ = passage_coverage(words, best)
     best_terms = _passage_terms(best)
     return {
@@ -158,8 +158,6 @@ def answer_checks(question: str, words: Words, sentence: str, passage: str) -> d
         "negation_unmatched": float(bool(question) and negations(question) and not negations(best)),
         "sentence_missing_info": sentence_info,
         "sentence_name_missing": float(any(n not in best_terms for n in _names(question))),
-        "passage_missing_info": missing_info,
-        "passage_info_coverage": share,
     }
 
 

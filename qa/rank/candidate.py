@@ -44,7 +44,7 @@ class AnswerSignals:
     """Signals about the question as a whole, from its ranked candidates.
 
     The decline (``in_scope``) and confidence (``correct``) models read
-    these by name.  The last six look at whether the top passage answers
+    these by name.  The last four look at whether the top passage answers
     the question (:mod:`qa.rank.answerable`).
     """
 
@@ -62,8 +62,6 @@ class AnswerSignals:
     negation_unmatched: float = 0.0
     sentence_missing_info: float = 0.0
     sentence_name_missing: float = 0.0
-    passage_missing_info: float = 0.0
-    passage_info_coverage: float = 0.0
 
 
 @dataclass(slots=True)
