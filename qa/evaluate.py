@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.rank.scoring import HIGH_CONFIDENCE
 from qa.retrieve import Retriever
 
 RELIABILITY_BINS = 10
@@ -46,6 +47,14 @@ class EvalReport:
     declined: dict[str, float] = field(default_factory=dict)
     out_of_scope: dict[str, int] = field(default_factory=dict)
     reliability: list[dict[str, float]] = field(default_factory=list)
+    # Confidence over every question, a declined one counting as 0; "right" is an
+    # in-scope question answered with its right passage.
+    auroc: float | None = None  # right answers against out-of-scope questions
+    auroc_all: float | None = None  # right answers against every other question
+    high_answers: int = 0  # answers shown with confidence >= HIGH_CONFIDENCE
+    high_precision: float | None = None  # the share of those that are right
+    high_right: float = 0.0  # share of in-scope questions answered right that sure
+    high_out_of_scope: int = 0  # out-of-scope questions answered that sure
     misses: list[Miss] = field(default_factory=list)
 
     def to_json(self) -> str:
@@ -67,9 +76,27 @@ class EvalReport:
             )
         for kind, rate in sorted(self.declined.items()):
             lines.append(f"declined {kind:<24} {_frac(rate, self.out_of_scope[kind])}")
+        high = f"confidence >= {HIGH_CONFIDENCE:.2f}"
+        if self.high_precision is not None:
+            lines.append(
+                f"right, of answers with {high}  {_frac(self.high_precision, self.high_answers)}"
+            )
+        lines.append(f"in scope, right with {high}  {_frac(self.high_right, self.in_scope)}")
+        if self.out_of_scope:
+            lines.append(
+                f"out of scope, answered with {high}  {self.high_out_of_scope} of "
+                f"{sum(self.out_of_scope.values())}"
+            )
+        if self.auroc is not None:
+            lines.append(f"AUROC, right answers vs out of scope     {self.auroc:.3f}")
+        if self.auroc_all is not None:
+            lines.append(f"AUROC, right answers vs all others       {self.auroc_all:.3f}")
         if self.reliability:
             lines.append("")
-            lines.append("reliability (answered in-scope questions, in deciles of confidence)")
+            lines.append(
+                "reliability (every question, a declined one at confidence 0; "
+                "right = in scope with its right passage), in deciles of confidence"
+            )
             lines.append("  confidence range    n   mean conf  hit rate  gap")
             for b in self.reliability:
                 lines.append(
@@ -131,13 +158,16 @@ def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalRepor
     hits1 = hits5 = answered = faq_right = 0
     rr = 0.0
     declined: Counter[str] = Counter()
-    confidences: list[tuple[float, bool]] = []
+    # (confidence shown, right answer, in scope) for every question.
+    confidences: list[tuple[float, bool, bool]] = []
     for row in questions:
         q = row["question"]
         answer = retriever.ask(q)
+        shown = answer.confidence if answer.answered else 0.0
         if not row["in_scope"]:
             kind = row.get("kind") or "out_of_scope"
             report.out_of_scope[kind] = report.out_of_scope.get(kind, 0) + 1
+            confidences.append((shown, False, False))
             if not answer.answered:
                 declined[kind] += 1
             else:
@@ -152,9 +182,9 @@ def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalRepor
         rr += 0.0 if rank is None else 1.0 / (rank + 1)
         top_right = rank == 0
         hits1 += top_right
+        confidences.append((shown, answer.answered and top_right, True))
         if answer.answered:
             answered += 1
-            confidences.append((answer.confidence, top_right))
         else:
             report.misses.append(Miss(q, "declined", ranked[0].text if ranked else ""))
         if not top_right:
@@ -188,8 +218,44 @@ def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalRepor
     if report.faq_labelled:
         report.faq_accuracy = faq_right / report.faq_labelled
     report.declined = {k: declined[k] / c for k, c in report.out_of_scope.items()}
-    report.reliability = reliability_table(confidences)
+    report.reliability = reliability_table([(c, right) for c, right, _ in confidences])
+    _confidence_figures(report, confidences)
     return report
+
+
+def _confidence_figures(report: EvalReport, confidences: list[tuple[float, bool, bool]]) -> None:
+    """AUROC and the figures of the answers shown with high confidence."""
+    right = [c for c, ok, _ in confidences if ok]
+    report.auroc = auroc(right, [c for c, _, in_scope in confidences if not in_scope])
+    report.auroc_all = auroc(right, [c for c, ok, _ in confidences if not ok])
+    high = [(ok, in_scope) for c, ok, in_scope in confidences if c >= HIGH_CONFIDENCE]
+    report.high_answers = len(high)
+    report.high_precision = sum(ok for ok, _ in high) / len(high) if high else None
+    report.high_right = sum(ok for ok, _ in high) / max(1, report.in_scope)
+    report.high_out_of_scope = sum(not in_scope for _, in_scope in high)
+
+
+def auroc(positives: list[float], negatives: list[float]) -> float | None:
+    """The probability that a random positive scores above a random negative
+    (ties count half); None when either side is empty.
+
+    >>> auroc([0.9, 0.8], [0.1, 0.8])
+    0.875
+    """
+    if not positives or not negatives:
+        return None
+    ordered = sorted([(s, 1) for s in positives] + [(s, 0) for s in negatives])
+    # Mann-Whitney U with average ranks for ties.
+    rank_sum, i = 0.0, 0
+    while i < len(ordered):
+        j = i
+        while j < len(ordered) and ordered[j][0] == ordered[i][0]:
+            j += 1
+        average = (i + j + 1) / 2  # ranks i+1 .. j
+        rank_sum += average * sum(label for _, label in ordered[i:j])
+        i = j
+    n_pos, n_neg = len(positives), len(negatives)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def _faq_position(retriever: Retriever, answer: Any) -> int | None:

@@ -287,7 +287,9 @@ def read_with_history(
         borrowed = context_words(previous, alone.words, model, store.vocabulary(Field.PASSAGE))
     if not borrowed.words:
         return Readings(alone, None, borrowed, {}, 0.0, alone, text)
-    context = gather(store, scorer, alone.qvec, alone.words + borrowed.words)
+    context = gather(
+        store, scorer, alone.qvec, alone.words + borrowed.words, question=alone.question
+    )
     in_scope_borrowed = scorer.covers(context)
     context = with_own_coverage(context, alone)
     features = select_features(text, alone, context, len(borrowed.words), scorer, in_scope_borrowed)

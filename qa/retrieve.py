@@ -27,7 +27,9 @@ from qa.rank import (
     names_every_word,
     question_words,
 )
+from qa.rank.answerable import missing_note, missing_words
 from qa.store import FAQRecord, PassageRecord, Store, open_store
+from qa.store.base import Field
 from qa.text import information, stems
 
 # Longer questions are cut: the model reads at most 256 word pieces anyway.
@@ -80,6 +82,9 @@ class Answer:
     suggestions: tuple[str, ...] = ()
     note: str = ""  # e.g. that a long question was cut
     sources: tuple[Passage, ...] = ()  # the best passages, best first (shown as "Sources")
+    # Names and figures of the question that no passage writes, as the question
+    # spells them; shown as one line (qa.rank.answerable.missing_note).
+    missing: tuple[str, ...] = ()
     read_as: str = ""  # set to the question when not given
     kind: str = "answer"
     reply: str = ""
@@ -115,6 +120,8 @@ class Answer:
             "read_as": self.read_as,
             "kind": self.kind,
             "reply": self.reply,
+            "missing": list(self.missing),
+            "missing_note": missing_note(self.missing),
         }
 
 
@@ -224,7 +231,7 @@ class Retriever:
         if qvec is None:
             qvec = self.embedder.encode([text])[0]
         words = question_words(text) if words is None else words
-        return gather(self.store, self.scorer, qvec, words)
+        return gather(self.store, self.scorer, qvec, words, question=text)
 
     def ask(self, question: str, history: Sequence[Answer | str] = ()) -> Answer:
         """Answer ``question`` from the corpus, or decline.
@@ -272,6 +279,7 @@ class Retriever:
                 reply=smalltalk.reply(chat, self.titles, self.suggestions(None)),
             )
         ranking = self.rank(text)
+        missing = missing_words(text, self.store.vocabulary(Field.PASSAGE))
         own_words = ranking.words
         readings = None
         read_as = text
@@ -305,8 +313,9 @@ class Retriever:
                 note,
                 read_as=read_as,
                 readings=readings,
+                missing=missing,
             )
-        match = match_faq(self.store, self.scorer, ranking.qvec, ranking.words)
+        match = match_faq(self.store, self.scorer, ranking.qvec, ranking.words, text)
         faq = None
         if match is not None:
             f = self.store.faqs[match.id]
@@ -326,6 +335,7 @@ class Retriever:
             sources,
             read_as=read_as,
             readings=readings,
+            missing=missing,
         )
 
     def _decide(self, ranking: Ranking, text: str, own_words: Words) -> Decision:

@@ -31,15 +31,17 @@ sys.path.insert(0, str(ROOT))
 
 import qa  # noqa: E402
 from qa.embed import Embedder  # noqa: E402
-from qa.evaluate import read_questions, reliability_table  # noqa: E402
+from qa.evaluate import read_questions  # noqa: E402
 from qa.rank import Linear, answer_signals, as_row, names_every_word  # noqa: E402
 from qa.rank.scoring import RANK_FEATURES  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
 from qa.text import terms  # noqa: E402
 from qa.units import context  # noqa: E402
+from scripts.fit_confidence import ablate, fit_confidence  # noqa: E402
 
-IN_SCOPE_FEATURES = ("dense_sentence", "info_coverage", "missing_info", "score")
-CORRECT_FEATURES = ("score", "margin", "dense", "dense_sentence", "bm25_second", "agree")
+# type_missing: the question asks for a number, date or name the top
+# passage's best sentence lacks (qa.rank.answerable; docs/retrieval.md).
+IN_SCOPE_FEATURES = ("dense_sentence", "info_coverage", "missing_info", "score", "type_missing")
 # Share of covered questions the decline threshold lets through.  SQuAD's
 # questions reuse their paragraph's words, so they match far better than a
 # reader's paraphrases do; a threshold that turns away 2% of them turns away
@@ -112,17 +114,24 @@ def matrix(rows: list[dict[str, float]], features: tuple[str, ...]) -> np.ndarra
 
 
 def out_of_fold(
-    rows: list[dict[str, Any]], features: tuple[str, ...], label: str, c: float = 1.0
+    rows: list[dict[str, Any]],
+    features: tuple[str, ...],
+    label: str,
+    c: float = 1.0,
+    extra: list[dict[str, Any]] = (),  # type: ignore[assignment]
 ) -> np.ndarray:
-    """Probabilities for each row from a model fit without its document."""
+    """Probabilities for each row, then each of ``extra`` (rows not fitted
+    on), from a model fit without the row's document."""
     docs = sorted({r["doc"] for r in rows})
-    probs = np.zeros(len(rows))
+    probs = np.zeros(len(rows) + len(extra))
     x, y = matrix(rows, features), np.array([r[label] for r in rows])
+    x_all = matrix(rows + list(extra), features) if extra else x
     for doc in docs:
         test = np.array([r["doc"] == doc for r in rows])
         if len(set(y[~test])) < 2:
             continue
-        probs[test] = fit_logistic(x[~test], y[~test], c).predict_proba(x[test])[:, 1]
+        wanted = np.array([r["doc"] == doc for r in rows + list(extra)])
+        probs[wanted] = fit_logistic(x[~test], y[~test], c).predict_proba(x_all[wanted])[:, 1]
     return probs
 
 
@@ -246,6 +255,29 @@ def question_rows(
     return rows
 
 
+def decline_ablation(scope_rows: list[dict[str, Any]], adversarial: list, every: list) -> None:
+    """The answered rates of each setting, with and without each decline signal."""
+    print("decline ablation (out-of-fold answered rates):", file=sys.stderr)
+    named = np.array([r["named"] for r in every])
+    for name, features in [("all", IN_SCOPE_FEATURES)] + [
+        (f"without {f}", tuple(g for g in IN_SCOPE_FEATURES if g != f)) for f in IN_SCOPE_FEATURES
+    ]:
+        probs = out_of_fold(scope_rows, features, "in_scope", extra=adversarial)
+        covered = np.array([r["in_scope"] == 1 for r in scope_rows] + [False] * len(adversarial))
+        answers = (probs >= np.quantile(probs[covered], 1 - ANSWER_RATE)) | named
+        rates = []
+        for setting, label in (
+            ("full", 1),
+            ("full", 0),
+            ("leave-one-out", 0),
+            ("one-document", 1),
+            ("one-document", 0),
+        ):
+            sel = np.array([r["setting"] == setting and r["in_scope"] == label for r in every])
+            rates.append(f"{setting}/{'covered' if label else 'not'} {answers[sel].mean():.3f}")
+        print(f"  {name:28s} " + "  ".join(rates), file=sys.stderr)
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -265,16 +297,23 @@ def main() -> int:
     ap.add_argument("--check-corpus", type=Path, default=ROOT / "corpus")
     ap.add_argument("--cache", type=Path, help="keep embeddings here between runs")
     ap.add_argument("--dump", type=Path, help="write the fitting rows here as JSON")
+    ap.add_argument(
+        "--ablate", action="store_true", help="also print the decline and confidence ablations"
+    )
     args = ap.parse_args()
 
     rng = random.Random(SEED)
     embedder = MemoEmbedder(args.cache)
     rows = read_questions(args.questions)
     answerable = [r for r in rows if r["in_scope"]]
-    for r in answerable:
+    # The questions the corpus does not answer though they look as if it did
+    # (SQuAD 2.0's adversarial ones): the confidence must see them too.
+    unanswerable = [r for r in rows if not r["in_scope"] and r.get("doc")]
+    for r in rows:
         r.setdefault("doc", "")
-    vecs = embedder.encode([r["question"] for r in answerable])
-    for r, v in zip(answerable, vecs, strict=True):
+        r.setdefault("passage_any", [])
+    vecs = embedder.encode([r["question"] for r in answerable + unanswerable])
+    for r, v in zip(answerable + unanswerable, vecs, strict=True):
         r["qvec"] = v
     files = sorted(p for p in args.corpus.iterdir() if p.suffix in (".txt", ".md"))
     titles = {qa.corpus.parse_file(f).title: f for f in files}
@@ -303,6 +342,7 @@ def main() -> int:
 
         set_params(full)
         positives = question_rows(full, answerable, True, "full")
+        adversarial = question_rows(full, unanswerable, False, "full")
         negatives: list[dict[str, Any]] = []
         small: list[dict[str, Any]] = []
         for doc, path in titles.items():
@@ -324,16 +364,19 @@ def main() -> int:
         scope_rows = positives + negatives + small
         if args.dump:
             args.dump.mkdir(parents=True, exist_ok=True)
-            (args.dump / "scope.json").write_text(
-                json.dumps([{k: v for k, v in r.items() if k != "qvec"} for r in scope_rows])
-            )
-        probs = out_of_fold(scope_rows, IN_SCOPE_FEATURES, "in_scope")
-        full_pos = np.array([r["setting"] == "full" for r in scope_rows])
-        covered = np.array([r["in_scope"] == 1 for r in scope_rows])
+            for name, dumped in (("scope", scope_rows), ("adversarial", adversarial)):
+                (args.dump / f"{name}.json").write_text(
+                    json.dumps([{k: v for k, v in r.items() if k != "qvec"} for r in dumped])
+                )
+        # The adversarial questions are not fitted on here: on the decline
+        # model's signals they look covered (docs/retrieval.md).
+        every = scope_rows + adversarial
+        probs = out_of_fold(scope_rows, IN_SCOPE_FEATURES, "in_scope", extra=adversarial)
+        covered = np.array([r["in_scope"] == 1 for r in scope_rows] + [False] * len(adversarial))
         threshold = float(np.quantile(probs[covered], 1 - ANSWER_RATE))
         # Answered as the retriever would: by the model, or because the top
         # passage names every word of the question (qa.rank.names_every_word).
-        answers = (probs >= threshold) | np.array([r["named"] for r in scope_rows])
+        answers = (probs >= threshold) | np.array([r["named"] for r in every])
         in_scope = to_linear(
             fit_logistic(
                 matrix(scope_rows, IN_SCOPE_FEATURES), np.array([r["in_scope"] for r in scope_rows])
@@ -344,9 +387,7 @@ def main() -> int:
         params["in_scope"] = in_scope.to_dict()
         for setting in ("full", "leave-one-out", "one-document"):
             for label in (1, 0):
-                sel = np.array(
-                    [r["setting"] == setting and r["in_scope"] == label for r in scope_rows]
-                )
+                sel = np.array([r["setting"] == setting and r["in_scope"] == label for r in every])
                 if sel.any():
                     rate = float(answers[sel].mean())
                     print(
@@ -355,25 +396,17 @@ def main() -> int:
                         file=sys.stderr,
                     )
 
-        answered = [r for r, a in zip(positives, answers[full_pos], strict=True) if a]
-        conf_probs = out_of_fold(answered, CORRECT_FEATURES, "correct")
-        table = reliability_table(
-            [(float(p), bool(r["correct"])) for p, r in zip(conf_probs, answered, strict=True)]
-        )
-        print("confidence reliability (out-of-fold):", file=sys.stderr)
-        for b in table:
-            print(
-                f"  {b['low']:.1f}-{b['high']:.1f} n={int(b['n']):5d} "
-                f"conf={b['confidence']:.3f} hit={b['hit_rate']:.3f}",
-                file=sys.stderr,
-            )
-        correct = to_linear(
-            fit_logistic(
-                matrix(answered, CORRECT_FEATURES), np.array([r["correct"] for r in answered])
-            ),
-            CORRECT_FEATURES,
-        )
-        params["correct"] = correct.to_dict()
+        if args.ablate:
+            decline_ablation(scope_rows, adversarial, every)
+        answered = [r for r, a in zip(every, answers, strict=True) if a]
+        if args.ablate:
+            ablate(answered, positives + adversarial, out_of_fold)
+        params["correct"] = fit_confidence(
+            answered,
+            positives + adversarial,
+            out_of_fold,
+            lambda x, y, f: to_linear(fit_logistic(x, y), f),
+        ).to_dict()
 
     embedder.save()
     args.out.write_text(json.dumps(params, indent=1) + "\n")

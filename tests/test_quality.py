@@ -26,6 +26,8 @@ FLOORS = {
     "squad_hit_at_1": 0.855,
     "squad_hit_at_5": 0.965,
     "squad_answered": 0.995,
+    "squad_auroc": 0.70,  # the target; 0.750 measured (0.611 before)
+    "squad_right_with_high": 0.17,  # 0.187 measured; the target of 0.30 is not met
 }
 
 
@@ -52,17 +54,25 @@ def test_questions_about_absent_names_are_declined(seed_retriever: qa.Retriever)
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # 2,910 questions; a busy shared machine is slow
+@pytest.mark.timeout(3600)  # 6,078 questions; a busy shared machine is slow
 def test_squad_dev_set(tmp_path: Path, embedder: Embedder) -> None:
     squad = SHARED_EVAL / "squad2-dev"
     qa.build(squad / "corpus", tmp_path / "index", embedder=embedder)
     retriever = qa.load(tmp_path / "index", embedder=embedder)
-    questions = [q for q in read_questions(squad / "questions.jsonl") if q["in_scope"]]
-    report = evaluate(retriever, questions)
+    # All 6,078 questions: the answerable ones and the adversarial unanswerable ones,
+    # which the confidence must see too (docs/retrieval.md, "Confidence on the real mix").
+    report = evaluate(retriever, read_questions(squad / "questions.jsonl"))
+    assert report.questions == 6078
     assert report.hit_at_1 >= FLOORS["squad_hit_at_1"]
     assert report.hit_at_5 >= FLOORS["squad_hit_at_5"]
     assert report.answered_in_scope >= FLOORS["squad_answered"]
-    # Confidence means something: in every decile, hit rate within 0.1 of it.
+    # Confidence means something, over every question: in every decile, the share
+    # of right answers within 0.1 of it.
     assert len(report.reliability) == 10
     for b in report.reliability:
         assert abs(b["hit_rate"] - b["confidence"]) <= 0.1, b
+    # It separates right answers from unanswerable questions, and a "High" is right.
+    assert report.auroc is not None and report.auroc >= FLOORS["squad_auroc"]
+    assert report.high_precision is not None and report.high_precision >= 0.70
+    # The target is 0.30; the floor is what the answer-level checks reach.
+    assert report.high_right >= FLOORS["squad_right_with_high"]

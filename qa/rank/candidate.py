@@ -60,7 +60,8 @@ class AnswerSignals:
     """Signals about the question as a whole, from its ranked candidates.
 
     The decline (``in_scope``) and confidence (``correct``) models read
-    these by name.
+    these by name.  The last four look at whether the top passage answers
+    the question (:mod:`qa.rank.answerable`).
     """
 
     score: float
@@ -73,6 +74,10 @@ class AnswerSignals:
     info_coverage: float
     missing_info: float
     agree: float
+    type_missing: float = 0.0
+    negation_unmatched: float = 0.0
+    sentence_missing_info: float = 0.0
+    sentence_name_missing: float = 0.0
 
 
 @dataclass(slots=True)
@@ -83,6 +88,8 @@ class Ranking:
     by passage BM25.  ``runner_up``: the position of the best candidate that
     answers differently from the top (a restatement is passed over).
     ``sentences`` caches each candidate's chosen sentence, by position.
+    ``question`` and ``passage`` (the top passage with its title and
+    heading) are what the answer-level checks read; empty when unknown.
     """
 
     candidates: list[Candidate]
@@ -91,6 +98,8 @@ class Ranking:
     agree: float = 0.0
     runner_up: int = 1
     sentences: dict[int, str] = field(default_factory=dict)
+    question: str = ""
+    passage: str = ""
 
     def __len__(self) -> int:
         return len(self.candidates)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.rank.answerable import wanted
 from qa.rank.candidate import Candidate, Ranking, Words
 from qa.rank.gather import add_gaps, add_match, coverage
 from qa.rank.scoring import Scorer
@@ -24,13 +25,19 @@ class FAQMatch:
     probability: float
 
 
-def match_faq(store: Store, scorer: Scorer, qvec: np.ndarray, words: Words) -> FAQMatch | None:
+def match_faq(
+    store: Store, scorer: Scorer, qvec: np.ndarray, words: Words, text: str = ""
+) -> FAQMatch | None:
     """The FAQ pair that answers the question, if one does.
 
     The FAQ section is scored as a small corpus of its own, with the same
     fitted ranker and in-scope model as the passages: its best pair is
     shown when that model finds it more likely than not that the FAQ
     section covers the question.  No FAQ-specific parameter is fitted.
+    Given the question's ``text``, the model's answer-level checks read the
+    best pair's answer as the passage's best sentence, and a pair whose
+    question asks for another kind of answer (a name, a date, a number)
+    than the user's is not shown.
     """
     faqs = store.faqs
     if not faqs:
@@ -70,7 +77,16 @@ def match_faq(store: Store, scorer: Scorer, qvec: np.ndarray, words: Words) -> F
     ]
     ranked.sort(key=lambda c: -c.score)
     # FAQ rankings have no agreement or runner-up signals (0 and the second pair).
-    probability = scorer.covers(Ranking(ranked, qvec, words))
+    best = faqs[ranked[0].id]
+    ranking = Ranking(ranked, qvec, words, question=text, passage=f"{best.question} {best.answer}")
+    ranking.sentences[0] = best.answer
+    probability = scorer.covers(ranking)
     if probability < FAQ_SHOW:
+        return None
+    # A pair answers the question its own question asks: one asking "who"
+    # ("Who is leading the coalition?") is no answer to "What is the
+    # coalition?" or "What comes next for it?", however alike the words.
+    asks = wanted(best.question)
+    if text and asks and asks != wanted(text):
         return None
     return FAQMatch(ranked[0].id, probability)

@@ -15,7 +15,7 @@ from qa.rank.scoring import Scorer
 from qa.rank.sentence import runner_up
 from qa.store.base import Field, Store
 from qa.text import content_words, information, stems
-from qa.units import SENTENCE, WINDOW
+from qa.units import SENTENCE, WINDOW, context
 
 
 def question_words(text: str) -> Words:
@@ -90,7 +90,9 @@ def add_gaps(rows: list[dict[str, float]]) -> None:
         row["dense_sentence_gap"] = row["dense_sentence"] - top_sentence
 
 
-def gather(store: Store, scorer: Scorer, qvec: np.ndarray, words: Words) -> Ranking:
+def gather(
+    store: Store, scorer: Scorer, qvec: np.ndarray, words: Words, *, question: str = ""
+) -> Ranking:
     """The question's candidate passages with their signals and fused score, best first.
 
     Args:
@@ -98,6 +100,8 @@ def gather(store: Store, scorer: Scorer, qvec: np.ndarray, words: Words) -> Rank
         scorer: The fitted models (the ranker and how many candidates to take).
         qvec: The question's vector.
         words: The question's content words (:func:`question_words`).
+        question: The question's text, for the answer-level checks
+            (``qa.rank.answerable``); they see nothing when it is empty.
     """
     vocab = store.vocabulary(Field.PASSAGE)
     known = [t for t, _ in words if t in vocab]  # the question's BM25 terms
@@ -166,6 +170,10 @@ def gather(store: Store, scorer: Scorer, qvec: np.ndarray, words: Words) -> Rank
         and top == max(ranked, key=lambda c: c.bm25_rel).id
     )
     ranking.runner_up = runner_up(store, scorer, ranking)
+    # What the answer-level checks read: the question and the top passage in context.
+    ranking.question = question
+    p = store.passages[top]
+    ranking.passage = context(p.doc, p.heading) + p.text
     return ranking
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import QAError
+from qa.rank.answerable import answer_checks
 from qa.rank.candidate import AnswerSignals, Candidate, Ranking, signal_names
 
 PARAMS_FILE = Path(__file__).with_name("scoring.json")
@@ -41,6 +42,10 @@ RANK_FEATURES = (
     "dense_unmatched",
     "dense_sentence_unmatched",
 )
+
+
+# From this confidence on, an answer is shown as "High confidence".
+HIGH_CONFIDENCE = 0.75
 
 
 def percent(confidence: float) -> str:
@@ -135,6 +140,9 @@ def answer_signals(ranking: Ranking) -> AnswerSignals:
         info_coverage=top.info_coverage,
         missing_info=top.missing_info,
         agree=ranking.agree,
+        **answer_checks(
+            ranking.question, ranking.words, ranking.sentences.get(0, ""), ranking.passage
+        ),
     )
 
 
