@@ -6,11 +6,12 @@ questions render as the very characters typed.  No Gradio here: the tests
 check this markup directly.
 """
 
-from qa.rank.scoring import percent
+from qa.rank.answerable import missing_note
+from qa.rank.scoring import HIGH_CONFIDENCE, percent
 from qa.retrieve import Answer, Passage
 
-# Confidence is a calibrated probability that the answer is right.
-HIGH_CONFIDENCE = 0.75
+# Confidence is a calibrated probability that the answer is right (High from
+# qa.rank.scoring.HIGH_CONFIDENCE up).
 MEDIUM_CONFIDENCE = 0.5
 SOURCE_PREVIEW_CHARS = 320
 
@@ -39,6 +40,7 @@ mark.qa-hl { background: #fde68a; color: #111827; padding: 0 0.15em; border-radi
 .qa-sources li { margin-bottom: 0.4em; }
 .qa-declined .qa-decline-title { font-weight: 600; }
 .qa-note { font-size: 0.85em; font-style: italic; }
+.qa-missing { font-size: 0.9em; margin: 0.3em 0; }
 .qa-read-as { font-size: 0.8em; opacity: 0.75; margin: 0 0 0.3em 0; }
 """
 
@@ -105,6 +107,7 @@ def render_answer(answer: Answer) -> str:
         f'<span class="qa-conf qa-conf-{level}">{words} · {percent(answer.confidence)}</span>',
         f'<span class="qa-source">Source: {text(source_of(p))}</span>',
         "</div>",
+        render_missing(answer),
         f'<blockquote class="qa-passage">{highlight(p.text, p.sentence)}</blockquote>',
     ]
     if answer.faq is not None:
@@ -135,6 +138,7 @@ def render_decline(answer: Answer) -> str:
         '<div class="qa-answer qa-declined">',
         read_as_line(answer),
         '<p class="qa-decline-title">The articles don\'t cover this question.</p>',
+        render_missing(answer),
         "<p>I only answer from the articles, and no passage matches it well enough "
         f"(confidence {percent(answer.confidence)}).",
     ]
@@ -145,6 +149,12 @@ def render_decline(answer: Answer) -> str:
         parts.append(f'<p class="qa-note">{text(answer.note)}</p>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def render_missing(answer: Answer) -> str:
+    """The one line saying what the articles never mention ("" when nothing is missing)."""
+    note = missing_note(answer.missing)
+    return f'<p class="qa-missing">{text(note)}</p>' if note else ""
 
 
 def read_as_line(answer: Answer) -> str:

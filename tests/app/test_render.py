@@ -104,3 +104,15 @@ def test_corpus_and_question_markup_render_as_text(
     assert "Bells <img src=y onerror=window.__xss=5>" in shown
     assert "<i onmouseover=" in shown
     assert "<script" not in reply["content"] and "<img" not in reply["content"]
+
+
+def test_a_name_the_articles_never_mention_is_said_in_one_line(
+    seed_retriever: qa.Retriever,
+) -> None:
+    answer = seed_retriever.ask("How many troops will Germany send?")
+    assert "Germany" in answer.missing
+    markup = render_answer(answer)
+    assert_only_own_markup(markup)
+    assert "The articles don't mention Germany." in html.unescape(markup)
+    # A question whose words the articles all use gets no such line.
+    assert "qa-missing" not in render_answer(seed_retriever.ask("Who leads the coalition?"))
