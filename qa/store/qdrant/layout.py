@@ -1,7 +1,9 @@
 """What a build writes into Qdrant, and reading it back.
 
 One build is five collections, named ``<build>-<part>``; the index's alias
-points at ``<build>-meta``, so moving that one alias publishes a build::
+points at ``<build>-meta``, so moving that one alias publishes a build (the
+same call moves ``<name>-previous`` to the build it replaces, which is kept
+until the next publish, for readers that still have it open)::
 
     <build>-meta       point 0: the manifest and the layout; points 1...: the
                        fields' vocabularies, CHUNK terms a point
@@ -38,12 +40,22 @@ SPARSE = "bm25"
 PAGE = 1024  # points per scroll request
 
 
-def live_target(conn: Connection) -> str | None:
-    """The collection the index's alias points at now (one request), or None."""
-    for alias in conn.call("get_aliases").aliases:
-        if alias.alias_name == conn.where.name:
-            return str(alias.collection_name)
+def live_target(conn: Connection, alias: str | None = None) -> str | None:
+    """The collection the index's alias (or ``alias``) points at now (one request), or None."""
+    alias = alias or conn.where.name
+    for found in conn.call("get_aliases").aliases:
+        if found.alias_name == alias:
+            return str(found.collection_name)
     return None
+
+
+def previous_alias(name: str) -> str:
+    """The alias kept on the build that the live one replaced.
+
+    Readers that opened it before the swap go on reading it until they
+    notice the new build; the next publish removes it.
+    """
+    return f"{name}-previous"
 
 
 def live_build(conn: Connection) -> str | None:

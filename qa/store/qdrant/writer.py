@@ -37,6 +37,7 @@ from qa.store.qdrant.layout import (
     builds,
     live_target,
     parts,
+    previous_alias,
     read_meta,
     scroll_all,
 )
@@ -47,8 +48,8 @@ BATCH = 256  # points per upsert request
 # Rows of the old build's vectors read per request by the embedding cache.
 READ_AHEAD = 4096
 # A server build that has not published after this long was killed: the next
-# build removes its collections.  (Local mode lets one process in, so any
-# build that is not live is dead.)
+# build removes its collections.  (Local mode lets one process in, so an
+# unpublished build found there is dead.)
 STALE_SECONDS = 3600
 _building: dict[str, threading.Lock] = {}
 _building_lock = threading.Lock()
@@ -212,45 +213,51 @@ class QdrantWriter:
     def publish(self) -> None:
         from qdrant_client import models
 
-        conn = self.conn
+        conn, name = self.conn, self.where.name
         assert conn is not None and self._written, "write() first"
         read_meta(conn, self.collections["meta"])  # complete, and still there
-        ops: list[Any] = []
-        live = live_target(conn)
-        if live is not None:
+        live, previous = live_target(conn), live_target(conn, previous_alias(name))
+
+        def move(alias: str, was: str | None, to: str) -> list[Any]:
+            ops: list[Any] = []
+            if was is not None:
+                ops.append(
+                    models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))
+                )
             ops.append(
-                models.DeleteAliasOperation(
-                    delete_alias=models.DeleteAlias(alias_name=self.where.name)
+                models.CreateAliasOperation(
+                    create_alias=models.CreateAlias(collection_name=to, alias_name=alias)
                 )
             )
-        ops.append(
-            models.CreateAliasOperation(
-                create_alias=models.CreateAlias(
-                    collection_name=self.collections["meta"], alias_name=self.where.name
-                )
-            )
-        )
+            return ops
+
+        ops = move(name, live, self.collections["meta"])
+        if live is not None:  # the build it replaces stays, for readers that still have it open
+            ops += move(previous_alias(name), previous, live)
         conn.call("update_collection_aliases", ops)  # the atomic step
         self._published = True
-        # Readers that opened an old build keep what they read at open, but
-        # their next request would fail: builds older than this one go now.
         with contextlib.suppress(QAError):
             self._remove_builds(older_than=None)
 
     # ---------------------------------------------------------------- housekeeping
 
     def _remove_builds(self, older_than: float | None) -> None:
-        """Delete builds that are not live and not this one (started before ``older_than``)."""
+        """Delete every build but the live one, the one it replaced, and this one.
+
+        With ``older_than``, only builds started before it (a server may have
+        another build running); without, only builds started before this one.
+        """
         assert self.conn is not None
-        live = build_of(live_target(self.conn) or "")
-        for build, names in builds(self.conn).items():
-            if build in (live, self.build):
-                continue
-            if older_than is not None and _started(build) > older_than:
-                continue  # another build may still be writing it
-            if older_than is None and _started(build) > _started(self.build):
-                continue  # started after this one: it is someone else's, still running
-            self._delete(names)
+        conn = self.conn
+        keep = {
+            build_of(live_target(conn) or ""),
+            build_of(live_target(conn, previous_alias(conn.where.name)) or ""),
+            self.build,
+        }
+        limit = _started(self.build) if older_than is None else older_than
+        for build, names in builds(conn).items():
+            if build not in keep and _started(build) <= limit:
+                self._delete(names)
 
     def _delete(self, names: list[str]) -> None:
         assert self.conn is not None
