@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,6 +73,11 @@ KINDS = [
     # qdrant-client's local mode: the Qdrant store's code, without a server.
     StoreKind("qdrant-local", lambda tmp: f"qdrant:{tmp / 'qdrant'}", _damage_qdrant),
 ]
+if importlib.util.find_spec("qdrant_edge") is not None:
+    # Qdrant's own engine in-process (beta), where it is installed (make test installs it).
+    KINDS.append(
+        StoreKind("qdrant-edge", lambda tmp: f"qdrant-edge:{tmp / 'edge'}", _damage_qdrant)
+    )
 
 
 @pytest.fixture(scope="module", params=KINDS, ids=lambda k: k.name)

@@ -9,6 +9,7 @@ not tested (docs/scale.md).
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import json
 import socket
 import threading
@@ -69,16 +70,28 @@ SIGNALS = ("dense", "dense_sentence", "dense_gap", "dense_sentence_gap", "bm25_r
            "bm25_sentence_rel", "coverage", "info_coverage", "missing_info", "score")  # fmt: skip
 
 
+ENGINES = ["qdrant"] + (["qdrant-edge"] if importlib.util.find_spec("qdrant_edge") else [])
+
+
 @pytest.fixture(scope="module")
-def two_stores(
-    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
-) -> tuple[qa.Retriever, qa.Retriever]:
+def folder(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> qa.Retriever:
     tmp = tmp_path_factory.mktemp("same")
-    corpus = write_corpus(tmp / "corpus")
-    qa.build(corpus, tmp / "index", embedder=embedder)
-    qa.build(corpus, f"qdrant:{tmp / 'q'}", embedder=embedder)
-    return (qa.load(tmp / "index", embedder=embedder),
-            qa.load(f"qdrant:{tmp / 'q'}", embedder=embedder))  # fmt: skip
+    qa.build(write_corpus(tmp / "corpus"), tmp / "index", embedder=embedder)
+    return qa.load(tmp / "index", embedder=embedder)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def two_stores(
+    request: pytest.FixtureRequest,
+    folder: qa.Retriever,
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+) -> tuple[qa.Retriever, qa.Retriever]:
+    """The folder store and one Qdrant engine (local mode, or Edge), on one corpus."""
+    tmp = tmp_path_factory.mktemp("same-qdrant")
+    location = f"{request.param}:{tmp / 'q'}"
+    qa.build(write_corpus(tmp / "corpus"), location, embedder=embedder)
+    return folder, qa.load(location, embedder=embedder)
 
 
 @pytest.mark.parametrize("question", [*QUESTIONS, "Where was most capacity added?", "Zanzibar?"])

@@ -16,6 +16,7 @@ import contextlib
 import sqlite3
 import threading
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class Connection:
         self.client = client
         self.local = where.path is not None
         self.calls = 0  # requests made: network round trips, for a server
+        self.by_method: Counter[str] = Counter()
         self._count = threading.Lock()
         # Local mode is plain Python over shared lists: one call at a time.
         self._turns: contextlib.AbstractContextManager[Any] = (
@@ -51,6 +53,7 @@ class Connection:
         """``client.method(*args, **kwargs)``, with errors that say what to do."""
         with self._count:
             self.calls += 1
+            self.by_method[method] += 1
         with self._turns:
             try:
                 return getattr(self.client, method)(*args, **kwargs)
@@ -85,6 +88,9 @@ class Connection:
                 storage.execute("PRAGMA synchronous=NORMAL")
 
     def make_durable(self, name: str) -> None:
+        flush = getattr(self.client, "flush_collection", None)  # qdrant-edge
+        if flush is not None:
+            flush(name)
         storage = self._sqlite(name)
         if storage is not None:
             storage.execute("PRAGMA wal_checkpoint(FULL)")
@@ -127,7 +133,8 @@ def connect(where: QdrantLocation, *, create: bool = False) -> Connection:
         return Connection(where, client)
     assert where.path is not None
     folder = Path(where.path).resolve()
-    if not create and not (folder / "meta.json").is_file():
+    marker = folder / ("collections" if where.edge else "meta.json")
+    if not create and not marker.exists():
         raise IndexNotReadyError(
             f"{where}: no index found; run `qa build --index {where}` to create it"
         )
@@ -137,7 +144,7 @@ def connect(where: QdrantLocation, *, create: bool = False) -> Connection:
         if found is not None:
             return found
         try:
-            client = QdrantClient(path=key)
+            client = _edge(key) if where.edge else QdrantClient(path=key)
         except RuntimeError as exc:
             if "already accessed" not in str(exc):
                 raise
@@ -155,6 +162,17 @@ def connect(where: QdrantLocation, *, create: bool = False) -> Connection:
         weakref.finalize(conn, client.close)
         _local[key] = conn
         return conn
+
+
+def _edge(path: str) -> Any:
+    try:
+        from qa.store.qdrant.edge import EdgeClient
+
+        return EdgeClient(path)
+    except ImportError:
+        raise QAError(
+            "qdrant-edge:PATH needs qdrant-edge; run pip install qdrant-edge-py"
+        ) from None
 
 
 def translate(where: QdrantLocation, exc: Exception) -> QAError | None:

@@ -3,6 +3,8 @@
 ``qdrant://HOST:PORT/NAME``   a Qdrant server or cluster over plain HTTP
 ``https://HOST[:PORT]/NAME``  the same over TLS (Qdrant Cloud)
 ``qdrant:PATH``               qdrant-client's local mode in the folder PATH
+``qdrant-edge:PATH``          qdrant-edge's in-process engine in PATH (beta;
+                              measured and tested, not a dependency)
 
 The API key, when the server needs one, comes from ``QA_QDRANT_API_KEY``, so
 it never appears in a command line or a log.  ``NAME`` is an alias; each
@@ -36,12 +38,14 @@ class QdrantLocation:
         url: The server's address (None in local mode).
         path: The local-mode folder (None for a server).
         text: The location as the user wrote it, for messages.
+        edge: ``path`` holds qdrant-edge shards, not qdrant-client's local mode.
     """
 
     name: str
     url: str | None = None
     path: str | None = None
     text: str = ""
+    edge: bool = False
 
     @property
     def api_key(self) -> str | None:
@@ -65,6 +69,11 @@ def parse(location: object) -> QdrantLocation | None:
     """
     if not isinstance(location, str):
         return None
+    if location.startswith("qdrant-edge:"):
+        path = location.removeprefix("qdrant-edge:")
+        if not path:
+            raise QAError("qdrant-edge:PATH needs a folder, for example qdrant-edge:index-edge")
+        return QdrantLocation(LOCAL_NAME, path=path, text=location, edge=True)
     if location.startswith("qdrant:") and not location.startswith("qdrant://"):
         path = location.removeprefix("qdrant:")
         if not path:
