@@ -1,8 +1,9 @@
 """Beyond one machine, measured: `python bench/scale.py [--sections ...] [--agreement]`.
 
-- qdrant: build time and ask() p50/p95 on Qdrant's local mode against the
-  folder store, at the seed and SQuAD dev sizes; requests per question (each
-  one network round trip to a server), by kind.
+- qdrant: build time and ask() p50/p95 on Qdrant's local mode (and on
+  qdrant-edge, where installed) against the folder store, at the seed and
+  SQuAD dev sizes; requests per question (each one network round trip to a
+  server), by kind.
 - ray: build throughput with 1 and 2 local Ray workers against the plain
   build, Ray's start-up, and an extrapolation to 16 workers and a million
   passages.
@@ -17,6 +18,7 @@ it shares nothing with bench/run.py.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -100,6 +102,8 @@ def bench_qdrant(work: Path, embedder: Embedder, quick: bool, table: Table) -> d
         questions = [r["question"] for r in rows]
         res: dict[str, Any] = {"questions_timed": len(questions)}
         stores = {"folder": str(work / f"{name}-folder"), "qdrant-local": f"qdrant:{work / name}"}
+        if importlib.util.find_spec("qdrant_edge") is not None:
+            stores["qdrant-edge"] = f"qdrant-edge:{work / (name + '-edge')}"
         for store, location in stores.items():
             build_s, report = timed(
                 lambda c=corpus, loc=location: qa.build(c, loc, embedder=embedder)

@@ -30,6 +30,7 @@ pytest.importorskip("qdrant_client", reason="the qa[qdrant] extra, which make te
 from qa.store.qdrant.connection import connect  # noqa: E402
 from qa.store.qdrant.layout import builds, live_target, parts  # noqa: E402
 from qa.store.qdrant.location import QdrantLocation, parse  # noqa: E402
+from tests.conftest import SHARED_EVAL  # noqa: E402
 from tests.store.conftest import write_corpus  # noqa: E402
 from tests.store.test_contract import QUESTIONS  # noqa: E402
 
@@ -282,3 +283,42 @@ def test_a_server_that_goes_away_while_serving(built: str, embedder: Embedder) -
     finally:
         store.conn.client = real  # type: ignore[attr-defined]
     assert retriever.ask("Who leads the coalition?").answered  # and back again
+
+
+# ------------------------------------------------------------------ the command
+
+
+def test_the_command_on_a_qdrant_index(
+    seed_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """qa build / ask / eval --index qdrant:PATH answer as the folder store does."""
+    from qa.cli import main
+
+    questions = str(SHARED_EVAL / "article_dev.jsonl")
+    out: dict[str, list[object]] = {}
+    for name, location in (("folder", str(tmp_path / "index")),
+                           ("qdrant", f"qdrant:{tmp_path / 'q'}")):  # fmt: skip
+        assert main(["build", "--corpus", str(seed_corpus), "--index", location]) == 0
+        capsys.readouterr()
+        assert main(["ask", "Who leads the coalition?", "--index", location, "--json"]) == 0
+        answer = json.loads(capsys.readouterr().out)
+        assert main(["eval", questions, "--index", location, "--json"]) == 0
+        out[name] = [answer, json.loads(capsys.readouterr().out)]
+    assert out["folder"][0] == out["qdrant"][0]  # rounded to 4 places, as the API shows it
+    _assert_close(out["folder"][1], out["qdrant"][1])
+
+
+def _assert_close(a: object, b: object) -> None:
+    """Equal JSON, floats to 1e-6 (the confidences are printed in full)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            _assert_close(a[key], b[key])
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_close(x, y)
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, abs=1e-6)
+    else:
+        assert a == b
