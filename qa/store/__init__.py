@@ -91,18 +91,20 @@ def live_build(location: Location) -> str | None:
     """The id of the build published at ``location`` now, or None if there is none.
 
     Cheap, so a running app can call it before every question to notice a
-    new build: a readlink and a stat for a folder, one alias lookup for
-    Qdrant (a local-mode folder is read in memory: only this process can
-    publish to it).  None too when a Qdrant server cannot be reached: the
-    app keeps the build it has, whose reads then raise
-    :class:`~qa.errors.StoreUnavailableError` until the server is back.
+    new build: a readlink and a stat for a folder, one alias lookup for a
+    Qdrant server, one small file for local mode.  None too when a Qdrant
+    server cannot be reached: the app keeps the build it has, whose reads
+    then raise :class:`~qa.errors.StoreUnavailableError` until it is back.
     """
     from qa.store.qdrant.location import parse
 
     where = parse(location)
     if where is not None:
         from qa.store.qdrant.layout import live_build as qdrant_build
+        from qa.store.qdrant.layout import local_live_build
 
+        if where.path is not None and not where.edge:
+            return local_live_build(where)
         try:
             return qdrant_build(_watch(where))
         except QAError:
@@ -123,7 +125,7 @@ def _watch(where: Any) -> Any:
     conn = _watchers.get(key)
     if conn is None:
         conn = connect(where)
-        if where.url is not None:  # a local-mode client is shared already, and closes when unused
+        if where.url is not None:  # a local client is shared already, and closes when unused
             _watchers[key] = conn
     return conn
 

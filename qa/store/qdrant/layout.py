@@ -49,6 +49,25 @@ def live_target(conn: Connection, alias: str | None = None) -> str | None:
     return None
 
 
+def local_live_build(where: QdrantLocation) -> str | None:
+    """The live build of a local-mode folder, from the file local mode keeps its aliases in.
+
+    Local mode writes that file before it changes an alias in memory, and only
+    one process can have the folder, so the file is always current; reading it
+    spares loading the whole index into memory just to look at one alias.
+    """
+    import json
+    from pathlib import Path
+
+    assert where.path is not None and not where.edge
+    try:
+        meta = json.loads((Path(where.path) / "meta.json").read_text("utf-8"))
+        target = meta["aliases"].get(where.name)
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return None
+    return build_of(target) if isinstance(target, str) else None
+
+
 def previous_alias(name: str) -> str:
     """The alias kept on the build that the live one replaced.
 
