@@ -87,7 +87,8 @@ def build(
 
     Args:
         corpus_dir: Folder of ``.txt``/``.md`` files.
-        index_dir: Where the index lives; created if missing.
+        index_dir: Where the index lives (a folder, created if missing, or a
+            Qdrant location such as ``qdrant://HOST:6333/NAME``).
         model: A sentence-transformers model name or folder.
         embedder: A loaded model to reuse (its name wins over ``model``).
         strict: Fail on any bad corpus file instead of skipping it.

@@ -249,7 +249,8 @@ class _Keyword:
 
     def top(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self.complete or k < 1:
-            best = sorted(self.known.items(), key=lambda kv: -kv[1])[: max(k, 0)]
+            positive = [(i, v) for i, v in self.known.items() if v > 0]
+            best = sorted(positive, key=lambda kv: -kv[1])[: max(k, 0)]
         else:
             best = [(int(p.id), float(p.score)) for p in self._query(k)]
             self.known.update(best)
@@ -265,6 +266,7 @@ class _Keyword:
         if missing and not self.complete:
             everything = len(missing) >= self.n
             found = self._query(len(missing), None if everything else missing)
+            self.known.update(dict.fromkeys(missing, 0.0))  # no query term: not returned
             self.known.update((int(p.id), float(p.score)) for p in found)
             self.complete = self.complete or everything
         return np.array([self.known.get(i, 0.0) for i in ids], dtype=np.float32)
