@@ -20,10 +20,21 @@ if TYPE_CHECKING:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from qa.index import build
+    from qa.index import Encode, build, encode_here
 
+    encode: Encode = encode_here
+    if args.ray is not None:
+        from qa.ray_build import RayEncode, import_ray
+
+        import_ray()  # says how to install Ray before any work is done
+        encode = RayEncode(address=args.ray or None, workers=args.workers)
     report = build(
-        args.corpus, args.index, model=args.model, strict=args.strict, progress=sys.stderr.isatty()
+        args.corpus,
+        args.index,
+        model=args.model,
+        strict=args.strict,
+        progress=sys.stderr.isatty(),
+        encode=encode,
     )
     print(report.summary())
     for s in report.skipped:
@@ -138,24 +149,44 @@ def _feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+INDEX_HELP = (
+    "where the index is: a folder (default: index), qdrant:PATH (Qdrant's local mode), "
+    "or qdrant://HOST:PORT/NAME or https://HOST/NAME (a Qdrant server; API key from "
+    "$QA_QDRANT_API_KEY)"
+)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="qa", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="parse corpus/ and (re)build index/")
     b.add_argument("--corpus", default="corpus", help="folder of .txt/.md files (default: corpus)")
-    b.add_argument("--index", default="index", help="index folder (default: index)")
+    b.add_argument("--index", default="index", help=INDEX_HELP)
     b.add_argument(
         "--model", default=DEFAULT_MODEL, help="sentence-transformers model name or folder"
     )
     b.add_argument(
         "--strict", action="store_true", help="fail on any bad file instead of skipping it"
     )
+    b.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="embed on Ray: a local Ray started for the build, or the cluster at ADDRESS "
+        "(auto, HOST:PORT or ray://HOST:10001); needs pip install 'qa[ray]'",
+    )
+    b.add_argument(
+        "--workers",
+        type=_positive,
+        help="with --ray: encoder workers (default: every core here, or the cluster's CPUs)",
+    )
     b.set_defaults(run=_build)
 
     a = sub.add_parser("ask", help="answer one question")
     a.add_argument("question")
-    a.add_argument("--index", default="index")
+    a.add_argument("--index", default="index", help=INDEX_HELP)
     a.add_argument("--json", action="store_true", help="print the answer as JSON")
     a.set_defaults(run=_ask)
 
@@ -165,7 +196,7 @@ def parser() -> argparse.ArgumentParser:
         help="questions, one JSON object a line, or conversations, one "
         '{"turns": [...]} a line (see the README)',
     )
-    e.add_argument("--index", default="index")
+    e.add_argument("--index", default="index", help=INDEX_HELP)
     e.add_argument("--corpus", help="build a temporary index of this folder and evaluate on it")
     e.add_argument("--model", default=DEFAULT_MODEL, help="model for --corpus builds")
     e.add_argument("--json", action="store_true", help="print every figure and miss as JSON")
@@ -213,7 +244,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--corpus", default="corpus", help="corpus folder, rebuilt from at start if it changed"
     )
-    p.add_argument("--index", default="index", help="index folder (default: index)")
+    p.add_argument("--index", default="index", help=INDEX_HELP)
     p.add_argument(
         "--model",
         help="model to answer with (default: the one the index was built with, "

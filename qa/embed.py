@@ -59,13 +59,18 @@ class Embedder:
             local Hugging Face cache.
         backend: ``"auto"`` (the export if possible), ``"onnx"`` (the export,
             or an error) or ``"torch"`` (sentence-transformers only).
+        threads: Threads the ONNX encoder computes with (default: one per
+            core); a Ray worker sets its share of the machine.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, backend: str = "auto") -> None:
+    def __init__(
+        self, model: str = DEFAULT_MODEL, *, backend: str = "auto", threads: int | None = None
+    ) -> None:
         if backend not in BACKENDS:
             raise ModelError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.name = model
         self.backend = backend
+        self.threads = threads
         self._st: SentenceTransformer | None = None
         self._encoder: OnnxEncoder | _Torch | None = None
         self._lock = threading.Lock()  # one encode at a time
@@ -101,7 +106,7 @@ class Embedder:
         folder = export_dir(self.name, self._weights_key())
         if (folder / "meta.json").is_file():
             try:
-                return OnnxEncoder(folder)
+                return OnnxEncoder(folder, self.threads)
             except ExportError as exc:  # a damaged cache: make it again
                 print(
                     f"qa: the export in {folder} is unusable ({exc}); exporting again",
@@ -110,7 +115,7 @@ class Embedder:
                 shutil.rmtree(folder, ignore_errors=True)
         try:
             export(self.model, folder)
-            encoder = OnnxEncoder(folder)
+            encoder = OnnxEncoder(folder, self.threads)
             print(f"qa: exported {self.name} to ONNX in {folder} (once per model)", file=sys.stderr)
             return encoder
         except (ExportError, OSError) as exc:

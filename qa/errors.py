@@ -15,3 +15,11 @@ class IndexNotReadyError(QAError):
 
 class ModelError(QAError):
     """The embedding model could not be loaded."""
+
+
+class StoreUnavailableError(QAError):
+    """The index's server cannot be reached right now; it may come back.
+
+    A running app turns this into "the index can't be reached right now"
+    for the question at hand, instead of failing.
+    """

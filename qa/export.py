@@ -80,7 +80,7 @@ class OnnxEncoder:
         ExportError: The folder holds no usable export.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, threads: int | None = None) -> None:
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -96,6 +96,8 @@ class OnnxEncoder:
             # Idle threads sleep instead of spinning: on a shared machine a
             # spinning pool takes cores from the web server and other work.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            if threads:  # e.g. one per Ray worker, so two workers don't fight over two cores
+                options.intra_op_num_threads = threads
             self._session = ort.InferenceSession(
                 str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
             )

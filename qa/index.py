@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,22 @@ from qa.units import UNIT_SCHEME, WINDOW, cache_key, context, faq_unit_texts, pa
 # Texts are encoded in slices of this many, so the model's output for a huge
 # corpus is never held in memory all at once.
 ENCODE_CHUNK = 16_384
+
+# How a build embeds its new units: given the model and the texts, yield
+# (positions in ``texts``, their vectors) in any order until every text is
+# done.  ``encode_here`` uses this process; ``qa.ray_build.RayEncode`` a Ray
+# cluster.
+Encode = Callable[[Embedder, list[str]], Iterable[tuple[np.ndarray, np.ndarray]]]
+
+
+def encode_here(embedder: Embedder, texts: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Embed ``texts`` in this process, in slices of ``ENCODE_CHUNK``."""
+    # Longest first across the whole build, as the model sorts each call, so
+    # every slice batches texts of similar length and pads little.
+    order = sorted(range(len(texts)), key=lambda t: -len(texts[t]))
+    for s in range(0, len(order), ENCODE_CHUNK):
+        chunk = order[s : s + ENCODE_CHUNK]
+        yield np.asarray(chunk, dtype=np.int64), embedder.encode([texts[t] for t in chunk])
 
 
 @dataclass
@@ -62,6 +78,7 @@ def build(
     strict: bool = False,
     progress: bool = False,
     before_swap: Callable[[Path], None] | None = None,
+    encode: Encode = encode_here,
 ) -> BuildReport:
     """Build the index for ``corpus_dir`` into ``index_dir``, atomically.
 
@@ -70,13 +87,16 @@ def build(
 
     Args:
         corpus_dir: Folder of ``.txt``/``.md`` files.
-        index_dir: Where the index lives; created if missing.
+        index_dir: Where the index lives (a folder, created if missing, or a
+            Qdrant location such as ``qdrant://HOST:6333/NAME``).
         model: A sentence-transformers model name or folder.
         embedder: A loaded model to reuse (its name wins over ``model``).
         strict: Fail on any bad corpus file instead of skipping it.
         progress: Show a progress bar while embedding.
         before_swap: Called with the finished build folder just before it
             goes live (tests use it to interrupt a build).
+        encode: What embeds the units that are not cached: this process
+            (the default) or ``qa.ray_build.RayEncode`` for a Ray cluster.
 
     Returns:
         A :class:`BuildReport`.
@@ -95,7 +115,7 @@ def build(
     try:
         with open_writer(index_dir, embedder.name) as writer:
             corpus = read_corpus(corpus_dir, strict=strict)
-            report = _build_into(corpus, writer, embedder, progress, str(index_dir))
+            report = _build_into(corpus, writer, embedder, progress, str(index_dir), encode)
             if before_swap is not None and writer.staging is not None:
                 before_swap(writer.staging)
             writer.publish()
@@ -109,7 +129,12 @@ def build(
 
 
 def _build_into(
-    corpus: Corpus, writer: StoreWriter, embedder: Embedder, progress: bool, where: str
+    corpus: Corpus,
+    writer: StoreWriter,
+    embedder: Embedder,
+    progress: bool,
+    where: str,
+    encode: Encode,
 ) -> BuildReport:
     passages: list[dict[str, Any]] = []
     faqs: list[dict[str, Any]] = []
@@ -176,7 +201,7 @@ def _build_into(
         start = int(offsets[i])
         vectors[start : start + len(old_kinds)] = old_vectors
         units[start : start + len(old_kinds), 1] = old_kinds
-    _encode_into(vectors, units, items, todo, offsets, embedder, progress)
+    _encode_into(vectors, units, items, todo, offsets, embedder, progress, encode)
     manifest = {
         "unit_scheme": UNIT_SCHEME,
         "term_scheme": TERM_SCHEME,
@@ -219,6 +244,7 @@ def _encode_into(
     offsets: np.ndarray,
     embedder: Embedder,
     progress: bool,
+    encode: Encode,
 ) -> None:
     """Embed the units of the ``todo`` items into their rows of ``vectors``."""
     texts: list[str] = []
@@ -231,22 +257,32 @@ def _encode_into(
             rows.append(start + j)
     if not texts:
         return
-    # Longest first across the whole build, as the model sorts each call, so
-    # every slice batches texts of similar length and pads little.
-    order = sorted(range(len(texts)), key=lambda t: -len(texts[t]))
     bar = None
     if progress and len(texts) > 256:
         from tqdm import tqdm
 
         bar = tqdm(total=len(texts), desc="embedding", unit="text")
-    for s in range(0, len(order), ENCODE_CHUNK):
-        chunk = order[s : s + ENCODE_CHUNK]
-        encoded = embedder.encode([texts[t] for t in chunk])
-        vectors[np.asarray([rows[t] for t in chunk], dtype=np.int64)] = encoded
+    row_of = np.asarray(rows, dtype=np.int64)
+    done = np.zeros(len(texts), dtype=bool)
+    parts = iter(encode(embedder, texts))
+    try:
+        for positions, encoded in parts:
+            positions = np.asarray(positions, dtype=np.int64)
+            vectors[row_of[positions]] = encoded
+            done[positions] = True
+            if bar is not None:
+                bar.update(len(positions))
+    finally:
+        close = getattr(parts, "close", None)  # a generator's cleanup (Ray shuts down)
+        if close is not None:
+            close()
         if bar is not None:
-            bar.update(len(chunk))
-    if bar is not None:
-        bar.close()
+            bar.close()
+    if not done.all():  # never publish an index with rows nobody embedded
+        raise QAError(
+            f"the encoder returned {int(done.sum())} of {len(texts)} vectors; "
+            "the index was not changed; run `qa build` again"
+        )
 
 
 def is_current(corpus_dir: str | os.PathLike[str], index_dir: Location) -> bool:

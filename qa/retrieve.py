@@ -426,7 +426,9 @@ def load(
     """Open a built index for questions.
 
     Args:
-        index_dir: Where ``qa build`` wrote the index.
+        index_dir: Where ``qa build`` wrote the index: a folder, or a Qdrant
+            location (``qdrant://HOST:PORT/NAME``, ``https://HOST/NAME``,
+            ``qdrant:PATH``; see docs/scale.md).
         embedder: A loaded model to share between retrievers.
 
     Raises:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,7 +55,29 @@ def _damage_folder(location: Location) -> None:
     (build_dir(location) / "units.faiss").write_bytes(b"not a FAISS index")
 
 
-KINDS = [StoreKind("local", lambda tmp: tmp / "index", _damage_folder)]
+def _damage_qdrant(location: Location) -> None:
+    from qa.store.qdrant.connection import connect
+    from qa.store.qdrant.layout import live_build, parts
+    from qa.store.qdrant.location import parse
+
+    where = parse(location)
+    assert where is not None
+    conn = connect(where)
+    build = live_build(conn)
+    assert build is not None
+    conn.call("delete_collection", parts(build)["units"])
+
+
+KINDS = [
+    StoreKind("local", lambda tmp: tmp / "index", _damage_folder),
+    # qdrant-client's local mode: the Qdrant store's code, without a server.
+    StoreKind("qdrant-local", lambda tmp: f"qdrant:{tmp / 'qdrant'}", _damage_qdrant),
+]
+if importlib.util.find_spec("qdrant_edge") is not None:
+    # Qdrant's own engine in-process (beta), where it is installed (make test installs it).
+    KINDS.append(
+        StoreKind("qdrant-edge", lambda tmp: f"qdrant-edge:{tmp / 'edge'}", _damage_qdrant)
+    )
 
 
 @pytest.fixture(scope="module", params=KINDS, ids=lambda k: k.name)
