@@ -171,7 +171,10 @@ class QdrantStore:
             return self.sentences(terms)
         n = len(self.faqs) if field is Field.FAQ else len(self.passages)
         name = self.collections["faqs" if field is Field.FAQ else "passages"]
-        return _Keyword(self.conn, name, bm25.query(terms, self._terms[field]), n)
+        ids = self._terms[field]
+        keyword = _Keyword(self.conn, name, bm25.query(terms, ids), n)
+        keyword.columns = [ids.get(t) for t in terms]
+        return keyword
 
     def sentences(self, terms: Sequence[str]) -> _Sentences:
         return _Sentences(
@@ -227,6 +230,8 @@ class _Keyword:
         self.vector = vector
         self.known: dict[int, float] = {}
         self.complete = not vector[0]  # every positive score is in ``known``
+        # The query's terms as sparse indices, in the order given (for matched()).
+        self.columns: list[int | None] = []
 
     def _query(self, limit: int, ids: Sequence[int] | None = None) -> list[Any]:
         from qdrant_client import models
@@ -270,6 +275,22 @@ class _Keyword:
             self.known.update((int(p.id), float(p.score)) for p in found)
             self.complete = self.complete or everything
         return np.array([self.known.get(i, 0.0) for i in ids], dtype=np.float32)
+
+
+    def matched(self, ids: Sequence[int]) -> np.ndarray:
+        """Which query terms each id has: the ids' own sparse vectors, in one request."""
+        rows = [int(i) for i in ids]
+        out = np.zeros((len(rows), len(self.columns)), dtype=bool)
+        if not rows or not any(c is not None for c in self.columns):
+            return out
+        points = self.conn.call(
+            "retrieve", self.name, sorted(set(rows)), with_payload=False, with_vectors=[SPARSE]
+        )
+        has = {int(p.id): set(p.vector[SPARSE].indices) for p in points if p.vector}
+        for i, r in enumerate(rows):
+            present = has.get(r, set())
+            out[i] = [c is not None and c in present for c in self.columns]
+        return out
 
 
 class _Sentences(_Keyword):
