@@ -7,12 +7,14 @@ tests call them directly.
 from typing import Any
 
 from qa.app.render import render_answer, text
-from qa.errors import QAError
+from qa.errors import QAError, StoreUnavailableError
 from qa.feedback import FeedbackLog, Vote
 from qa.live import LiveIndex
 
 EXAMPLES = 6  # example questions on an empty chat
 AUTH_ENV = "QA_AUTH"
+# The reply, and the status line, while a server store cannot be reached.
+UNREACHABLE = "The index can't be reached right now; try again in a moment."
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -92,7 +94,16 @@ class Chat:
         if not question:
             return history, votes, turns
         retriever = self.live.get()
-        answer = retriever.ask(question, turns)
+        try:
+            answer = retriever.ask(question, turns)
+        except StoreUnavailableError:
+            # A server store went away: say so plainly, keep the conversation,
+            # and answer again as soon as it is back.
+            self.live.notice = UNREACHABLE
+            reply = {"role": "assistant", "content": f"<p>{text(UNREACHABLE)}</p>"}
+            return [*history, {"role": "user", "content": text(question)}, reply], votes, turns
+        if self.live.notice == UNREACHABLE:
+            self.live.notice = ""
         turns = [*turns, answer.read_as][-MAX_TURNS:]
         reply: dict[str, Any] = {"role": "assistant", "content": render_answer(answer)}
         if not answer.answered and answer.suggestions:

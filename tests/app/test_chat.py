@@ -82,3 +82,26 @@ def test_converse_reads_a_follow_up_with_the_conversation(live: LiveIndex, tmp_p
     # A new conversation ([] turns) reads the same follow-up alone.
     fresh, _, fresh_turns = chat.converse("And Russia?", [], {}, [])
     assert fresh_turns == ["And Russia?"] and "Read as" not in fresh[-1]["content"]
+
+
+def test_a_store_that_cannot_be_reached_gets_a_plain_reply_until_it_is_back(
+    live: LiveIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.app.chat import UNREACHABLE
+    from qa.errors import StoreUnavailableError
+
+    chat = Chat(live, FeedbackLog(tmp_path / "feedback.jsonl"))
+    store = live.get().store
+    real = store.dense_top
+
+    def gone(*args: object, **kwargs: object) -> object:
+        # What the Qdrant store raises when its server stops answering.
+        raise StoreUnavailableError("cannot reach the Qdrant server at http://127.0.0.1:1")
+
+    monkeypatch.setattr(store, "dense_top", gone)
+    history, votes = chat.respond(IN_SCOPE, [], {})
+    assert "reached right now" in history[-1]["content"]
+    assert UNREACHABLE in live.status() and not votes
+    monkeypatch.setattr(store, "dense_top", real)
+    history, votes = chat.respond(IN_SCOPE, history, votes)
+    assert "qa-passage" in history[-1]["content"] and UNREACHABLE not in live.status()

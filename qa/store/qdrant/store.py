@@ -276,7 +276,6 @@ class _Keyword:
             self.complete = self.complete or everything
         return np.array([self.known.get(i, 0.0) for i in ids], dtype=np.float32)
 
-
     def matched(self, ids: Sequence[int]) -> np.ndarray:
         """Which query terms each id has: the ids' own sparse vectors, in one request."""
         rows = [int(i) for i in ids]
