@@ -100,8 +100,8 @@ class Chat:
             # A server store went away: say so plainly, keep the conversation,
             # and answer again as soon as it is back.
             self.live.notice = UNREACHABLE
-            reply = {"role": "assistant", "content": f"<p>{text(UNREACHABLE)}</p>"}
-            return [*history, {"role": "user", "content": text(question)}, reply], votes, turns
+            sorry = {"role": "assistant", "content": f"<p>{text(UNREACHABLE)}</p>"}
+            return [*history, {"role": "user", "content": text(question)}, sorry], votes, turns
         if self.live.notice == UNREACHABLE:
             self.live.notice = ""
         turns = [*turns, answer.read_as][-MAX_TURNS:]
