@@ -172,18 +172,7 @@ def parse_converted(data: bytes, name: str, suffix: str) -> Document:
         title = blocks.pop(0).text
     if not title:
         raise CorpusError(f"{name}: file has no visible text; add a title and paragraphs")
-    paragraphs, faqs = _parse_body(blocks, name)
-    if not paragraphs and not faqs:
-        raise CorpusError(
-            f"{name}: no paragraphs, only a title and headings; add text or delete the file"
-        )
-    return Document(
-        path=name,
-        title=title,
-        sha256=hashlib.sha256(data).hexdigest(),
-        paragraphs=tuple(paragraphs),
-        faqs=tuple(faqs),
-    )
+    return _document(data, name, title, blocks)
 
 
 def parse_bytes(data: bytes, name: str, *, markdown: bool = False) -> Document:
@@ -205,6 +194,15 @@ def parse_bytes(data: bytes, name: str, *, markdown: bool = False) -> Document:
         raise CorpusError(f"{name}: file has no visible text; add a title line and paragraphs")
     title_block, body = blocks[0], blocks[1:]
     title = _MD_HEADING.sub(r"\2", title_block.text).strip()
+    return _document(data, name, title, body)
+
+
+def _document(data: bytes, name: str, title: str, body: list[_Block]) -> Document:
+    """The document of a file's title and body blocks, by the corpus rules.
+
+    Raises:
+        CorpusError: The body holds no paragraph and no FAQ pair.
+    """
     paragraphs, faqs = _parse_body(body, name)
     if not paragraphs and not faqs:
         raise CorpusError(

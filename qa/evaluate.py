@@ -134,18 +134,25 @@ def read_questions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             continue
         try:
             row = json.loads(line)
-            if not isinstance(row.get("question"), str) or not isinstance(
-                row.get("in_scope"), bool
-            ):
-                raise ValueError("needs a string 'question' and a boolean 'in_scope'")
-            if row["in_scope"] and not row.get("passage_any"):
-                raise ValueError("an in-scope question needs 'passage_any'")
+            _check_labels(row, "question")
         except (ValueError, AttributeError) as exc:
             raise QAError(f"{path}:{number}: bad question line ({exc}); see the README") from None
         rows.append(row)
     if not rows:
         raise QAError(f"{path}: no questions in the file")
     return rows
+
+
+def _check_labels(row: dict[str, Any], what: str) -> None:
+    """A question (or conversation turn) has its text and its labels.
+
+    Raises:
+        ValueError: Saying which field is missing; the caller names the line.
+    """
+    if not isinstance(row.get("question"), str) or not isinstance(row.get("in_scope"), bool):
+        raise ValueError(f"a {what} needs a string 'question' and a boolean 'in_scope'")
+    if row["in_scope"] and not row.get("passage_any"):
+        raise ValueError(f"an in-scope {what} needs 'passage_any'")
 
 
 def _hit(text: str, needles: list[str]) -> bool:
@@ -375,12 +382,7 @@ def read_conversations(path: str | os.PathLike[str]) -> list[list[dict[str, Any]
             if not isinstance(turns, list) or not turns:
                 raise ValueError("'turns' must be a non-empty list")
             for turn in turns:
-                if not isinstance(turn.get("question"), str) or not isinstance(
-                    turn.get("in_scope"), bool
-                ):
-                    raise ValueError("each turn needs a string 'question' and a boolean 'in_scope'")
-                if turn["in_scope"] and not turn.get("passage_any"):
-                    raise ValueError("an in-scope turn needs 'passage_any'")
+                _check_labels(turn, "turn")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise QAError(
                 f"{path}:{number}: bad conversation line ({exc}); see the README"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -267,16 +268,17 @@ class Retriever:
             )
         chat = smalltalk.classify(text)
         if chat is not None:
+            examples = self.suggestions(None)
             return Answer(
                 text,
                 False,
                 None,
                 None,
                 0.0,
-                self.suggestions(None),
+                examples,
                 note,
                 kind="smalltalk",
-                reply=smalltalk.reply(chat, self.titles, self.suggestions(None)),
+                reply=smalltalk.reply(chat, self.titles, examples),
             )
         ranking = self.rank(text)
         missing = missing_words(text, self.store.vocabulary(Field.PASSAGE))
@@ -345,9 +347,9 @@ class Retriever:
             decision = self.scorer.decide(ranking, named=True)
         return decision
 
-    @property
+    @cached_property
     def titles(self) -> tuple[str, ...]:
-        """The corpus's document titles, in corpus order."""
+        """The corpus's document titles, in corpus order (read once: the store is fixed)."""
         return tuple(dict.fromkeys(p.doc for p in self.store.passages if p.doc))
 
     def _question_text(self, question: object) -> tuple[str, str]:
