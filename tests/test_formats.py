@@ -23,7 +23,7 @@ from qa.embed import Embedder
 from qa.formats import cache
 from qa.formats.pdf import _join
 from qa.formats.quality import expected_paragraphs, score, words
-from tests.conftest import SEED, SHARED_EVAL
+from tests.conftest import SEED, SEED_QUESTIONS, SHARED_EVAL
 
 DATA = Path(__file__).parent / "data"
 WEB_PAGES = SHARED_EVAL / "web-pages"
@@ -215,7 +215,7 @@ def test_web_pages_known_items_are_found(tmp_path: Path, embedder: Embedder) -> 
 def test_seed_formats_give_the_same_eval_figures(tmp_path: Path, embedder: Embedder) -> None:
     from qa.evaluate import evaluate, read_questions
 
-    questions = read_questions(SHARED_EVAL / "article_dev.jsonl")
+    questions = read_questions(SEED_QUESTIONS)
     figures = {}
     for path in [SEED, *FIXTURES]:
         corpus = tmp_path / path.suffix.lstrip(".") / "corpus"

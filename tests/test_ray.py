@@ -17,7 +17,7 @@ from qa.embed import Embedder
 from qa.errors import QAError
 from qa.evaluate import evaluate, read_questions
 from qa.store import live_build, open_store
-from tests.conftest import SHARED_EVAL
+from tests.conftest import SEED_QUESTIONS
 
 ray = pytest.importorskip("ray", reason="Ray is the qa[ray] extra, which make test installs")
 
@@ -64,7 +64,7 @@ def test_ray_build_is_the_plain_index(seed_corpus: Path, tmp_path: Path, embedde
     np.testing.assert_allclose(got[0], want[0], atol=1e-5)
     np.testing.assert_array_equal(got[1], want[1])
     assert got[2] == want[2]
-    questions = read_questions(SHARED_EVAL / "article_dev.jsonl")
+    questions = read_questions(SEED_QUESTIONS)
     figures = [
         evaluate(qa.load(i, embedder=embedder), questions).to_json() for i in (plain, on_ray)
     ]

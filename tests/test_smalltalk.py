@@ -59,8 +59,10 @@ def _turns(path: Path) -> list[dict[str, object]]:
 
 
 def test_no_real_question_is_small_talk() -> None:
-    files = [ROOT / "tests" / "data" / "seed_rewordings.jsonl"]
-    files += sorted((ROOT / "tests" / "data").glob("*conversations.jsonl"))
+    data = ROOT / "tests" / "data"
+    files = [data / "seed_rewordings.jsonl", data / "paraphrases.jsonl"]
+    files += [data / "adjacent_unanswerable.jsonl"]
+    files += sorted(data.glob("*conversations.jsonl"))
     if SHARED_EVAL.is_dir():
         files += [
             SHARED_EVAL / "article_dev.jsonl",

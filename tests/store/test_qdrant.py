@@ -30,7 +30,7 @@ pytest.importorskip("qdrant_client", reason="the qa[qdrant] extra, which make te
 from qa.store.qdrant.connection import connect  # noqa: E402
 from qa.store.qdrant.layout import builds, live_target, parts  # noqa: E402
 from qa.store.qdrant.location import QdrantLocation, parse  # noqa: E402
-from tests.conftest import SHARED_EVAL  # noqa: E402
+from tests.conftest import SEED_QUESTIONS  # noqa: E402
 from tests.store.conftest import write_corpus  # noqa: E402
 from tests.store.test_contract import QUESTIONS  # noqa: E402
 
@@ -294,7 +294,7 @@ def test_the_command_on_a_qdrant_index(
     """qa build / ask / eval --index qdrant:PATH answer as the folder store does."""
     from qa.cli import main
 
-    questions = str(SHARED_EVAL / "article_dev.jsonl")
+    questions = str(SEED_QUESTIONS)
     out: dict[str, list[object]] = {}
     for name, location in (("folder", str(tmp_path / "index")),
                            ("qdrant", f"qdrant:{tmp_path / 'q'}")):  # fmt: skip
