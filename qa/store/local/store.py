@@ -74,13 +74,23 @@ class LocalStore:
             self.faqs: list[FAQRecord] = [
                 FAQRecord.from_json(r) for r in read_jsonl(folder / "faqs.jsonl")
             ]
-            self._vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            # Memory-mapped, but read through plain ndarray views: every slice
+            # of a np.memmap builds another memmap object, and a question
+            # slices these arrays dozens of times (docs/performance.md).
+            self._vectors = np.asarray(
+                np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            )
             self.units = np.load(folder / "units.npy", allow_pickle=False)
             self.index = faiss.read_index(str(folder / "units.faiss"))
             ann.configure(self.index, ann.AnnParams.from_manifest(manifest.get("ann")))
 
             def load(name: str) -> Any:
-                return bm25s.BM25.load(str(folder / name), mmap=True, allow_pickle=False)
+                bm25 = bm25s.BM25.load(str(folder / name), mmap=True, allow_pickle=False)
+                bm25.scores = {
+                    k: np.asarray(v) if isinstance(v, np.memmap) else v
+                    for k, v in bm25.scores.items()
+                }
+                return bm25
 
             self._bm25 = {Field.PASSAGE: load("bm25"), Field.SENTENCE: load("bm25_sentences")}
             if self.faqs:
