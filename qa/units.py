@@ -1,8 +1,9 @@
 """What gets embedded and indexed for each passage and FAQ pair.
 
 A passage is stored as several *units*, each one vector: its windows (as
-many whole sentences as fit the model's window) and, when it has more than
-one sentence, each sentence.  An FAQ pair is stored as its question, its
+many whole sentences as fit the model's window), when it has more than one
+sentence each sentence, and its windows once more without the title and
+heading (the *plain* windows).  An FAQ pair is stored as its question, its
 answer and the two together.  Keyword search indexes whole passages, single
 sentences and FAQ pairs.  Every store keeps the same units, so the ranker
 sees the same signals whichever store answers.
@@ -20,11 +21,12 @@ if TYPE_CHECKING:
 
 # Bump when the texts that get embedded for a passage change, so cached
 # vectors from an older scheme are not reused.
-UNIT_SCHEME = 2
+UNIT_SCHEME = 3
 
-# Unit kinds: what each stored vector embeds.  Passage units are the kinds
-# up to SENTENCE; dense search runs over those only.
-WINDOW, SENTENCE, FAQ_QUESTION, FAQ_ANSWER, FAQ_PAIR = 0, 1, 2, 3, 4
+# Unit kinds: what each stored vector embeds.  Dense search runs over the
+# kinds up to SENTENCE only; a passage's PLAIN windows are read for its
+# candidates' signals, not searched (an index from before them has none).
+WINDOW, SENTENCE, FAQ_QUESTION, FAQ_ANSWER, FAQ_PAIR, PLAIN = 0, 1, 2, 3, 4, 5
 
 
 def context(title: str, heading: str) -> str:
@@ -44,12 +46,17 @@ def passage_sentences(text: str) -> list[str]:
 def passage_unit_texts(
     embedder: Embedder, title: str, heading: str, text: str
 ) -> list[tuple[int, str]]:
-    """The texts embedded for one passage: its windows, then its sentences.
+    """The texts embedded for one passage: its windows, its sentences, its plain windows.
 
     A window is as many whole sentences as fit the model's window, so a long
     paragraph is embedded as several windows; a one-window paragraph is just
     its text.  Sentences let a question match one line of a long paragraph,
-    and pick the sentence to highlight.  Each text starts with the context.
+    and pick the sentence to highlight.  Those texts start with the context;
+    the plain windows are the same windows without it.  A question that
+    says things in other words than the article matches the bare paragraph
+    better than the one led by the article's title and heading, while one
+    that names the topic matches the other better, so the ranker reads both
+    (docs/retrieval.md, "Questions that share few words with the answer").
     """
     prefix = context(title, heading)
     sentences = passage_sentences(text)
@@ -68,7 +75,7 @@ def passage_unit_texts(
     units = [(WINDOW, prefix + w) for w in windows]
     if len(sentences) > 1:
         units += [(SENTENCE, prefix + s) for s in sentences]
-    return units
+    return units + [(PLAIN, w) for w in windows]
 
 
 def faq_unit_texts(question: str, answer: str) -> list[tuple[int, str]]:

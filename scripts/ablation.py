@@ -40,6 +40,7 @@ from qa.evaluate import read_questions  # noqa: E402
 SIGNALS = {
     "dense, whole passage": "dense",
     "dense, best sentence": "dense_sentence",
+    "dense, whole passage without title and heading": "dense_plain",
     "BM25, whole passage": "bm25_rel",
     "BM25, best sentence": "bm25_sentence_rel",
     "fitted fusion": "score",
@@ -81,10 +82,11 @@ def figures(r: list[int | None]) -> str:
 def side_by_side(retriever: qa.Retriever, questions: list[dict]) -> dict[str, str]:
     """hit@1 and answered rate of ask(), plain dense and BM25 on in-scope questions.
 
-    Plain dense always answers; BM25 answers when any question word matches.
+    Plain dense (over "title. heading. paragraph", and over the paragraph
+    alone) always answers; BM25 answers when any question word matches.
     """
     n = len(questions)
-    ask_hit = ask_answered = dense_hit = bm25_hit = bm25_answered = 0
+    ask_hit = ask_answered = dense_hit = plain_hit = bm25_hit = bm25_answered = 0
     for q in questions:
         answer = retriever.ask(q["question"])
         ask_answered += answer.answered
@@ -92,6 +94,8 @@ def side_by_side(retriever: qa.Retriever, questions: list[dict]) -> dict[str, st
         ask_hit += hit(retriever.passages[ranking.top.id].text, q["passage_any"])
         dense = max(ranking.candidates, key=lambda c: c.dense)
         dense_hit += hit(retriever.passages[dense.id].text, q["passage_any"])
+        plain = max(ranking.candidates, key=lambda c: c.dense_plain)
+        plain_hit += hit(retriever.passages[plain.id].text, q["passage_any"])
         bm25 = max(ranking.candidates, key=lambda c: c.bm25_rel)
         if bm25.bm25_rel > 0:
             bm25_answered += 1
@@ -99,6 +103,7 @@ def side_by_side(retriever: qa.Retriever, questions: list[dict]) -> dict[str, st
     return {
         "ask()": f"{ask_hit / n:.3f} ({ask_hit}/{n}) / {ask_answered / n:.3f}",
         "plain dense": f"{dense_hit / n:.3f} ({dense_hit}/{n}) / 1.000",
+        "plain dense, no title": f"{plain_hit / n:.3f} ({plain_hit}/{n}) / 1.000",
         "BM25": f"{bm25_hit / n:.3f} ({bm25_hit}/{n}) / {bm25_answered / n:.3f}",
     }
 
@@ -146,7 +151,7 @@ def main() -> int:
     print()
     print("| ranker | " + " | ".join(f"{s} hit@1 / answered" for s in names) + " |")
     print("|---" * (len(names) + 1) + "|")
-    for ranker in ("ask()", "plain dense", "BM25"):
+    for ranker in ("ask()", "plain dense", "plain dense, no title", "BM25"):
         print(f"| {ranker} | " + " | ".join(answered[s][ranker] for s in names) + " |")
     if timings:
         print()

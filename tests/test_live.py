@@ -59,14 +59,17 @@ def test_start_rebuilds_an_unreadable_index(live: LiveIndex, embedder: Embedder)
     assert again.get().ask(IN_SCOPE).answered
 
 
-def test_start_rebuilds_an_index_whose_keyword_terms_are_outdated(
-    live: LiveIndex, embedder: Embedder
+@pytest.mark.parametrize("scheme", ["term_scheme", "unit_scheme"])
+def test_start_rebuilds_an_index_from_an_older_scheme(
+    live: LiveIndex, embedder: Embedder, scheme: str
 ) -> None:
     # An index from a qa whose terms() differed (no "term_scheme" in its
-    # manifest) would match question words against the wrong vocabulary.
+    # manifest) would match question words against the wrong vocabulary; one
+    # whose passages were embedded as other texts ("unit_scheme") would lack
+    # signals the ranker was fitted on.
     manifest_path = build_dir(live.index) / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    del manifest["term_scheme"]
+    del manifest[scheme]
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IndexNotReadyError, match="older qa.*run `qa build`"):
         qa.load(live.index, embedder=embedder)

@@ -19,8 +19,8 @@ class Candidate:
     """One passage (or FAQ pair) ranked for one question.
 
     The float fields are the signals the fitted ranker reads by name
-    (``qa/rank/scoring.json``): dense cosines of the best window and best
-    sentence, their gaps to the best candidate's, and BM25 of the passage
+    (``qa/rank/scoring.json``): dense cosines of the best window, best
+    sentence and best plain window, their gaps to the best candidate's, and BM25 of the passage
     and of its best sentence relative to the best in the corpus.  The
     coverage fields are the same for every candidate of one question.
     """
@@ -48,6 +48,12 @@ class Candidate:
     bm25_sentence_match: float = 0.0
     dense_unmatched: float = 0.0
     dense_sentence_unmatched: float = 0.0
+    # The cosine of the best plain window (the passage without its title and
+    # heading), its gap to the best candidate's, and its product with
+    # ``unmatched`` (docs/retrieval.md).
+    dense_plain: float = 0.0
+    dense_plain_gap: float = 0.0
+    dense_plain_unmatched: float = 0.0
     # Evidence for choosing the best sentence: the cosine and kind of each of
     # the passage's units, and the BM25 of each of its sentences.
     sims: np.ndarray = field(default_factory=lambda: _EMPTY, repr=False, compare=False)

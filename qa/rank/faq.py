@@ -58,6 +58,7 @@ def match_faq(
         rows.append(
             {
                 "dense": float(sims[kinds.index(FAQ_PAIR)]),
+                "dense_plain": float(sims[kinds.index(FAQ_PAIR)]),
                 "dense_sentence": float(
                     max(sims[kinds.index(FAQ_QUESTION)], sims[kinds.index(FAQ_ANSWER)])
                 ),

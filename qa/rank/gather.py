@@ -15,7 +15,7 @@ from qa.rank.scoring import Scorer
 from qa.rank.sentence import runner_up
 from qa.store.base import Field, Store
 from qa.text import content_words, information, stems
-from qa.units import SENTENCE, WINDOW, context
+from qa.units import PLAIN, SENTENCE, WINDOW, context
 
 
 def question_words(text: str) -> Words:
@@ -58,8 +58,8 @@ def add_match(
     paraphrase and dense similarity is the better guide.
 
     Args:
-        rows: The candidates' signals (``bm25_rel``, ``bm25_sentence_rel``,
-            ``dense``, ``dense_sentence`` are read; the match signals added).
+        rows: The candidates' signals (``bm25_rel``, ``bm25_sentence_rel``
+            and the three cosines are read; the match signals added).
         words: The question's content words.
         vocab: The terms the searched field knows.
         found: For each row, which of the question's known terms (those of
@@ -79,15 +79,18 @@ def add_match(
         row["bm25_sentence_match"] = row["bm25_sentence_rel"] * row["match"]
         row["dense_unmatched"] = row["dense"] * unmatched
         row["dense_sentence_unmatched"] = row["dense_sentence"] * unmatched
+        row["dense_plain_unmatched"] = row["dense_plain"] * unmatched
 
 
 def add_gaps(rows: list[dict[str, float]]) -> None:
     """Each candidate's dense scores relative to the best candidate's."""
     top_dense = max(r["dense"] for r in rows)
     top_sentence = max(r["dense_sentence"] for r in rows)
+    top_plain = max(r["dense_plain"] for r in rows)
     for row in rows:
         row["dense_gap"] = row["dense"] - top_dense
         row["dense_sentence_gap"] = row["dense_sentence"] - top_sentence
+        row["dense_plain_gap"] = row["dense_plain"] - top_plain
 
 
 def gather(
@@ -137,6 +140,7 @@ def gather(
     all_kinds = store.kinds(unit_rows)
     windows = np.maximum.reduceat(np.where(all_kinds == WINDOW, all_sims, -np.inf), offsets)
     sentences = np.maximum.reduceat(np.where(all_kinds == SENTENCE, all_sims, -np.inf), offsets)
+    plains = np.maximum.reduceat(np.where(all_kinds == PLAIN, all_sims, -np.inf), offsets)
     rows: list[dict[str, float]] = []
     for i in range(len(chosen)):
         dense = float(windows[i])
@@ -144,6 +148,7 @@ def gather(
             {
                 "dense": dense,
                 "dense_sentence": float(sentences[i]) if sentences[i] > -np.inf else dense,
+                "dense_plain": float(plains[i]) if plains[i] > -np.inf else dense,
                 "bm25_rel": float(bm25[i]) / bm25_max if bm25_max > 0 else 0.0,
                 "bm25_sentence_rel": float(best_sent[i]) / sent_max if sent_max > 0 else 0.0,
                 **covered,

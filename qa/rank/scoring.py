@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +42,9 @@ RANK_FEATURES = (
     "bm25_sentence_match",
     "dense_unmatched",
     "dense_sentence_unmatched",
+    "dense_plain",
+    "dense_plain_gap",
+    "dense_plain_unmatched",
 )
 
 
@@ -96,8 +100,16 @@ class Linear:
         """The weight of ``feature`` (0 when the model does not use it)."""
         return self._by_feature.get(feature, 0.0)
 
+    @cached_property
+    def _values(self) -> Callable[[Mapping[str, float]], tuple[float, ...]]:
+        if len(self.features) < 2:  # itemgetter returns a bare value for one key
+            return lambda row: tuple(row[f] for f in self.features)
+        return operator.itemgetter(*self.features)
+
     def value(self, row: Mapping[str, float]) -> float:
-        return self.bias + sum(w * row[f] for f, w in zip(self.features, self.weights, strict=True))
+        # itemgetter and map: twice as fast as a generator over the pairs,
+        # and the ranker runs this for every candidate of every question.
+        return self.bias + sum(map(operator.mul, self.weights, self._values(row)))
 
     def probability(self, row: Mapping[str, float]) -> float:
         return sigmoid(self.value(row))

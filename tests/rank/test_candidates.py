@@ -63,6 +63,8 @@ def test_word_match_weighs_the_words_each_passage_shares() -> None:
         {"bm25_rel": 1.0, "bm25_sentence_rel": 0.5, "dense": 0.2, "dense_sentence": 0.3},
         {"bm25_rel": 0.4, "bm25_sentence_rel": 1.0, "dense": 0.6, "dense_sentence": 0.5},
     ]
+    for row, plain in zip(rows, (0.25, 0.7), strict=True):
+        row["dense_plain"] = plain
     found = np.array([[False, True], [True, True]])  # columns: healey, said
     add_match(rows, words, vocab, found)
     assert rows[0]["match"] == pytest.approx(1 / 10)
@@ -73,12 +75,21 @@ def test_word_match_weighs_the_words_each_passage_shares() -> None:
     assert rows[1]["bm25_sentence_match"] == pytest.approx(0.4)
     assert rows[1]["dense_unmatched"] == pytest.approx(0.36)
     assert rows[0]["dense_sentence_unmatched"] == pytest.approx(0.18)
+    assert rows[1]["dense_plain_unmatched"] == pytest.approx(0.42)
 
 
 def test_a_question_with_no_known_word_is_wholly_unmatched() -> None:
     from qa.rank.gather import add_match
 
-    rows = [{"bm25_rel": 0.0, "bm25_sentence_rel": 0.0, "dense": 0.5, "dense_sentence": 0.4}]
+    rows = [
+        {
+            "bm25_rel": 0.0,
+            "bm25_sentence_rel": 0.0,
+            "dense": 0.5,
+            "dense_sentence": 0.4,
+            "dense_plain": 0.45,
+        }
+    ]
     add_match(rows, [("zanzibar", 6.0)], frozenset(), np.zeros((1, 0), dtype=bool))
     assert rows[0]["match"] == 0.0
     assert rows[0]["unmatched"] == 1.0

@@ -13,7 +13,7 @@ from qa.embed import Embedder
 from qa.errors import IndexNotReadyError
 from qa.store import Field, Location, Store, live_build, open_store
 from qa.text import terms
-from qa.units import SENTENCE, context, passage_sentences
+from qa.units import PLAIN, SENTENCE, context, passage_sentences
 from tests.store.conftest import StoreKind, write_corpus
 
 QUESTIONS = [
@@ -71,6 +71,11 @@ def test_stored_vectors_are_the_models(built: tuple[Location, Store], embedder: 
     np.testing.assert_allclose(
         first, embedder.encode([context(p.doc, p.heading) + p.text])[0], atol=1e-5
     )
+    # Its last unit is the same window without the title and heading; it is
+    # read for the ranker's dense_plain, never returned by dense search.
+    last = np.array([p.units[1] - 1])
+    assert list(store.kinds(last)) == [PLAIN]
+    np.testing.assert_allclose(store.vectors(last)[0], embedder.encode([p.text])[0], atol=1e-5)
 
 
 def _brute_bm25(docs: list[list[str]], query: list[str]) -> np.ndarray:

@@ -14,7 +14,7 @@ from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits
 from qa.store.local import ann
 from qa.store.local.files import FORMAT_VERSION, build_dir, read_jsonl
 from qa.text import TERM_SCHEME
-from qa.units import SENTENCE
+from qa.units import SENTENCE, UNIT_SCHEME
 
 
 class LocalStore:
@@ -245,6 +245,11 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
         raise IndexNotReadyError(
             f"{folder}: index was built by an older qa, whose keyword search "
             "reads words differently; run `qa build` to rebuild it"
+        )
+    if manifest.get("unit_scheme", 1) != UNIT_SCHEME:
+        raise IndexNotReadyError(
+            f"{folder}: index was built by an older qa, which embedded other texts "
+            "for each passage; run `qa build` to rebuild it"
         )
     return dict(manifest)
 

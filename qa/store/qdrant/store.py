@@ -30,7 +30,7 @@ from qa.store.qdrant.layout import (
 )
 from qa.store.qdrant.location import QdrantLocation, build_of
 from qa.text import TERM_SCHEME
-from qa.units import SENTENCE
+from qa.units import SENTENCE, UNIT_SCHEME
 
 
 class QdrantStore:
@@ -380,6 +380,11 @@ def _check_manifest(where: QdrantLocation, manifest: dict[str, Any]) -> dict[str
         raise IndexNotReadyError(
             f"{where}: index was built by an older qa, whose keyword search reads words "
             f"differently; run `qa build --index {where}` to rebuild it"
+        )
+    if manifest.get("unit_scheme", 1) != UNIT_SCHEME:
+        raise IndexNotReadyError(
+            f"{where}: index was built by an older qa, which embedded other texts for each "
+            f"passage; run `qa build --index {where}` to rebuild it"
         )
     try:
         int(manifest["dimension"]), int(manifest["counts"]["vectors"])
