@@ -46,6 +46,7 @@ from scripts.fit_confidence import ablate, fit_confidence  # noqa: E402
 # questions and slightly fewer uncovered ones (docs/retrieval.md).
 IN_SCOPE_FEATURES = (
     "dense_sentence",
+    "dense_plain",
     "info_coverage",
     "coverage",
     "missing_info",

@@ -21,8 +21,8 @@ REWORDINGS = Path(__file__).parent / "data" / "seed_rewordings.jsonl"
 def test_reworded_seed_questions(seed_retriever: qa.Retriever) -> None:
     report = evaluate(seed_retriever, read_questions(REWORDINGS))
     assert report.in_scope == 30
-    assert report.hit_at_1 >= 25 / 30
+    assert report.hit_at_1 >= 27 / 30
     assert report.hit_at_5 == 1.0
     assert report.answered_in_scope >= 29 / 30
     assert report.declined["off_topic"] == 1.0
-    assert report.declined["adjacent_unanswerable"] >= 3 / 6
+    assert report.declined["adjacent_unanswerable"] >= 4 / 6

@@ -74,6 +74,7 @@ class AnswerSignals:
     margin: float
     dense: float
     dense_sentence: float
+    dense_plain: float
     bm25_rel: float
     bm25_second: float
     coverage: float

@@ -146,6 +146,7 @@ def answer_signals(ranking: Ranking) -> AnswerSignals:
         margin=top.score - (second.score if second else top.score - 1.0),
         dense=top.dense,
         dense_sentence=top.dense_sentence,
+        dense_plain=top.dense_plain,
         bm25_rel=top.bm25_rel,
         bm25_second=second.bm25_rel if second else 0.0,
         coverage=top.coverage,
