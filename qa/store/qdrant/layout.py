@@ -9,7 +9,8 @@ until the next publish, for readers that still have it open)::
                        fields' vocabularies, CHUNK terms a point
     <build>-units      one point per unit vector, id = its row; the dense
                        vector "passage" (windows and sentences, searched) or
-                       "faq" (FAQ units, read back only); payload owner, kind
+                       "faq" (FAQ units and plain windows, read back only);
+                       payload owner, kind
     <build>-passages   one point per passage, id = its number; the sparse
                        vector "bm25"; payload: the record, its unit kinds and
                        its sentences' range in <build>-sentences

@@ -273,6 +273,8 @@ def _units(vectors: np.ndarray, units: np.ndarray) -> Iterator[Any]:
 
     for row in range(len(units)):
         owner, kind = int(units[row, 0]), int(units[row, 1])
+        # Dense search reads the "passage" vectors only; FAQ units and plain
+        # windows are stored under "faq" and read back by row.
         name = DENSE_PASSAGE if kind <= SENTENCE else DENSE_FAQ
         yield models.PointStruct(
             id=row,
