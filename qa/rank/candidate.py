@@ -20,9 +20,10 @@ class Candidate:
 
     The float fields are the signals the fitted ranker reads by name
     (``qa/rank/scoring.json``): dense cosines of the best window, best
-    sentence and best plain window, their gaps to the best candidate's, and BM25 of the passage
-    and of its best sentence relative to the best in the corpus.  The
-    coverage fields are the same for every candidate of one question.
+    sentence and best plain window, their gaps to the best candidate's, and
+    BM25 of the passage and of its best sentence relative to the best in the
+    corpus.  The coverage fields are the same for every candidate of one
+    question.
     """
 
     id: int

@@ -76,7 +76,7 @@ class LocalStore:
             ]
             # Memory-mapped, but read through plain ndarray views: every slice
             # of a np.memmap builds another memmap object, and a question
-            # slices these arrays dozens of times (docs/performance.md).
+            # slices these arrays (and bm25s's, below) dozens of times.
             self._vectors = np.asarray(
                 np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
             )
