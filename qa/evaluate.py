@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,30 +118,43 @@ def _frac(rate: float, n: int) -> str:
     return f"{rate:.3f}  ({round(rate * n)}/{n})"
 
 
+def _read_lines(path: str | os.PathLike[str], what: str, parse: Callable[[Any], Any]) -> list[Any]:
+    """``parse`` of each non-blank JSON line of ``path``, a file of ``what``s.
+
+    Raises:
+        QAError: The file is missing or empty, or ``parse`` rejects a line
+            (with ValueError, KeyError, TypeError or AttributeError).
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QAError(f"{path}: cannot read {what} file ({exc})") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(parse(json.loads(line)))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise QAError(f"{path}:{number}: bad {what} line ({exc}); see the README") from None
+    if not rows:
+        raise QAError(f"{path}: no {what}s in the file")
+    return rows
+
+
+def _question(row: Any) -> dict[str, Any]:
+    _check_labels(row, "question")
+    return row  # type: ignore[no-any-return]
+
+
 def read_questions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a question file, checking every line.
 
     Raises:
         QAError: The file is missing or a line is not a valid question.
     """
-    path = Path(path)
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QAError(f"{path}: cannot read question file ({exc})") from None
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            _check_labels(row, "question")
-        except (ValueError, AttributeError) as exc:
-            raise QAError(f"{path}:{number}: bad question line ({exc}); see the README") from None
-        rows.append(row)
-    if not rows:
-        raise QAError(f"{path}: no questions in the file")
-    return rows
+    return _read_lines(path, "question", _question)
 
 
 def _check_labels(row: dict[str, Any], what: str) -> None:
@@ -361,6 +375,15 @@ def is_conversation_file(path: str | os.PathLike[str]) -> bool:
     return False
 
 
+def _conversation(row: Any) -> list[dict[str, Any]]:
+    turns = row["turns"]
+    if not isinstance(turns, list) or not turns:
+        raise ValueError("'turns' must be a non-empty list")
+    for turn in turns:
+        _check_labels(turn, "turn")
+    return turns
+
+
 def read_conversations(path: str | os.PathLike[str]) -> list[list[dict[str, Any]]]:
     """Read a conversation file: one ``{"turns": [question, ...]}`` a line, each
     turn in the question format.
@@ -368,29 +391,7 @@ def read_conversations(path: str | os.PathLike[str]) -> list[list[dict[str, Any]
     Raises:
         QAError: The file is missing or a line is not a valid conversation.
     """
-    path = Path(path)
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QAError(f"{path}: cannot read conversation file ({exc})") from None
-    conversations = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            turns = json.loads(line)["turns"]
-            if not isinstance(turns, list) or not turns:
-                raise ValueError("'turns' must be a non-empty list")
-            for turn in turns:
-                _check_labels(turn, "turn")
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise QAError(
-                f"{path}:{number}: bad conversation line ({exc}); see the README"
-            ) from None
-        conversations.append(turns)
-    if not conversations:
-        raise QAError(f"{path}: no conversations in the file")
-    return conversations
+    return _read_lines(path, "conversation", _conversation)
 
 
 def evaluate_conversations(

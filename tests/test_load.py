@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +156,17 @@ def client(app_url: str) -> Any:
     return _client(app_url)
 
 
+def _each_client(run: Callable[[int], None]) -> float:
+    """Run ``run(n)`` for every client n at once, in its own thread; the seconds taken."""
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(CLIENTS)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - started
+
+
 def _ask(client: Any, question: str) -> dict[str, Any]:
     result = client.predict(question, api_name="/ask")
     assert isinstance(result, dict), f"/ask returned {type(result).__name__}, not an answer"
@@ -224,13 +235,7 @@ def test_sixteen_clients_get_the_library_answer_every_time(
             if reply != expected[q]:
                 mismatches.append(f"client {n}, {q[:40]!r}: {reply!r} != {expected[q]!r}")
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(CLIENTS)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.monotonic() - started
+    seconds = _each_client(run)
     total = sum(done)
     print(
         f"\n{CLIENTS} clients x {QUESTIONS_PER_CLIENT} questions: {total} answers, "
@@ -273,11 +278,7 @@ def test_sixteen_clients_on_the_json_api_get_the_library_answer_every_time(
             if reply != expected[i]:
                 mismatches.append(f"client {n}, {q[:40]!r}: {reply!r} != {expected[i]!r}")
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _each_client(run)
     assert not errors, errors[:3]
     assert not mismatches, mismatches[:3]
     assert sum(done) == CLIENTS * QUESTIONS_PER_CLIENT

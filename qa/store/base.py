@@ -19,6 +19,30 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from qa.errors import IndexNotReadyError
+from qa.text import TERM_SCHEME
+from qa.units import UNIT_SCHEME
+
+
+def check_schemes(manifest: dict[str, Any], where: str, rebuild: str) -> None:
+    """Refuse an index whose keyword terms or embedded texts are an older qa's.
+
+    Its question words would be matched against another vocabulary, or the
+    ranker would lack signals it was fitted on; ``rebuild`` is the command
+    the message tells the user to run.
+
+    Raises:
+        IndexNotReadyError: One line naming ``where`` and ``rebuild``.
+    """
+    for key, current, what in (
+        ("term_scheme", TERM_SCHEME, "whose keyword search reads words differently"),
+        ("unit_scheme", UNIT_SCHEME, "which embedded other texts for each passage"),
+    ):
+        if manifest.get(key, 1) != current:
+            raise IndexNotReadyError(
+                f"{where}: index was built by an older qa, {what}; run `{rebuild}` to rebuild it"
+            )
+
 
 class Field(StrEnum):
     """What a keyword search runs over."""

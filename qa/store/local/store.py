@@ -10,11 +10,10 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexNotReadyError, QAError
-from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits
+from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits, check_schemes
 from qa.store.local import ann
 from qa.store.local.files import FORMAT_VERSION, build_dir, read_jsonl
-from qa.text import TERM_SCHEME
-from qa.units import SENTENCE, UNIT_SCHEME
+from qa.units import SENTENCE
 
 
 class LocalStore:
@@ -241,16 +240,7 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
         )
     if not isinstance(version, int):
         raise ValueError(f"format_version is {version!r}")
-    if manifest.get("term_scheme", 1) != TERM_SCHEME:
-        raise IndexNotReadyError(
-            f"{folder}: index was built by an older qa, whose keyword search "
-            "reads words differently; run `qa build` to rebuild it"
-        )
-    if manifest.get("unit_scheme", 1) != UNIT_SCHEME:
-        raise IndexNotReadyError(
-            f"{folder}: index was built by an older qa, which embedded other texts "
-            "for each passage; run `qa build` to rebuild it"
-        )
+    check_schemes(manifest, str(folder), "qa build")
     return dict(manifest)
 
 

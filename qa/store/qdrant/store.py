@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexNotReadyError
-from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits
+from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits, check_schemes
 from qa.store.local.files import FORMAT_VERSION
 from qa.store.qdrant import bm25
 from qa.store.qdrant.connection import Connection, connect
@@ -29,8 +29,7 @@ from qa.store.qdrant.layout import (
     scroll_all,
 )
 from qa.store.qdrant.location import QdrantLocation, build_of
-from qa.text import TERM_SCHEME
-from qa.units import SENTENCE, UNIT_SCHEME
+from qa.units import SENTENCE
 
 
 class QdrantStore:
@@ -376,16 +375,7 @@ def _check_manifest(where: QdrantLocation, manifest: dict[str, Any]) -> dict[str
             f"{where}: index format {version!r} is not the one this qa reads ({FORMAT_VERSION}); "
             f"run `qa build --index {where}` to rebuild it"
         )
-    if manifest.get("term_scheme", 1) != TERM_SCHEME:
-        raise IndexNotReadyError(
-            f"{where}: index was built by an older qa, whose keyword search reads words "
-            f"differently; run `qa build --index {where}` to rebuild it"
-        )
-    if manifest.get("unit_scheme", 1) != UNIT_SCHEME:
-        raise IndexNotReadyError(
-            f"{where}: index was built by an older qa, which embedded other texts for each "
-            f"passage; run `qa build --index {where}` to rebuild it"
-        )
+    check_schemes(manifest, str(where), f"qa build --index {where}")
     try:
         int(manifest["dimension"]), int(manifest["counts"]["vectors"])
     except (KeyError, TypeError, ValueError):
