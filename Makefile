@@ -2,32 +2,52 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HASH := $(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
+# Each command installs what it needs and no more: `make run` the runtime only
+# (no Ray, Playwright or hypothesis); `make test` adds the test tools and the
+# optional stores; `make bench` the plotting and the PDF readers it compares.
+# requirements.lock pins every version, so pip resolves nothing and installs fast.
+RUN_STAMP := $(VENV)/.installed-run-$(HASH)
+TEST_STAMP := $(VENV)/.installed-test-$(HASH)
+BENCH_STAMP := $(VENV)/.installed-bench-$(HASH)
+PIP := $(PY) -m pip install -q --disable-pip-version-check -c requirements.lock
 
-.PHONY: install run test test-fast lint bench audit browser-deps
-
-$(STAMP): pyproject.toml
+$(VENV)/.created:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,bench,qdrant,edge,ray]'
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	touch $@
 
-install: $(STAMP)
+$(RUN_STAMP): pyproject.toml requirements.lock $(VENV)/.created
+	$(PIP) torch==2.13.0
+	$(PIP) -e .
+	rm -f $(VENV)/.installed-run-* && touch $@
 
+$(TEST_STAMP): $(RUN_STAMP)
+	$(PIP) -e '.[test,qdrant,edge,ray]'
+	rm -f $(VENV)/.installed-test-* && touch $@
+
+$(BENCH_STAMP): $(TEST_STAMP)
+	$(PIP) -e '.[test,bench,qdrant,edge,ray]'
+	rm -f $(VENV)/.installed-bench-* && touch $@
+
+install: $(RUN_STAMP)
+install-test: $(TEST_STAMP)
+install-bench: $(BENCH_STAMP)
+
+# ARGS for app.py, e.g. make run ARGS='--port 8000 --auth me:secret'
 run: install
-	$(PY) app.py
+	$(PY) app.py $(ARGS)
 
-test: install
+test: install-test
 	$(PY) -m pytest
 
-test-fast: install
+test-fast: install-test
 	$(PY) -m pytest -m "not slow and not browser"
 
-lint: install
+lint: install-test
 	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy
 
-bench: install
+bench: install-bench
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 # Known vulnerabilities in the locked dependencies; needs the network (PyPI's JSON API).
