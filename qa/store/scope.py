@@ -83,6 +83,14 @@ class Catalog:
         self._by_title = {title: path for path, title in self.titles.items()}
         self._folded = {name.casefold(): path for name, path in self._names()}
 
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Passages and FAQ pairs of each document, by path."""
+        out = {}
+        for path in self.titles:
+            start, end = self._passages.get(path, [0, 0])
+            out[path] = (end - start, len(self._faqs.get(path, [])))
+        return out
+
     def _names(self) -> Iterable[tuple[str, str]]:
         yield from ((title, path) for path, title in self.titles.items())
         yield from ((path, path) for path in self.titles)
