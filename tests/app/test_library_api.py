@@ -220,14 +220,15 @@ def test_a_refused_file_names_itself_and_the_reason_and_nothing_changes(
 
 def test_upload_ask_within_and_remove(app: Served) -> None:
     before = call_api(app.url, "/api/health", auth=LOGIN)[1]["build"]
+    data = ferry_docx()
     status, body = call_api(
-        app.url, "/api/documents", "POST", files=[("ferry.docx", ferry_docx())], auth=LOGIN
+        app.url, "/api/documents", "POST", files=[("ferry.docx", data)], auth=LOGIN
     )
     assert status == 202, body
     assert body["saved"] == [
         {"name": "ferry.docx", "title": FERRY_TITLE, "passages": 2, "faqs": 0, "replaced": False}
     ]
-    assert (app.corpus / "ferry.docx").read_bytes() == ferry_docx()
+    assert (app.corpus / "ferry.docx").read_bytes() == data
     health = wait_rebuilt(app.url, LOGIN)
     assert health["build"] != before and health["rebuild"]["last"].startswith("indexed 2")
     listed = {d["name"]: d for d in call_api(app.url, "/api/documents", auth=LOGIN)[1]["documents"]}
@@ -235,7 +236,7 @@ def test_upload_ask_within_and_remove(app: Served) -> None:
     assert (ferry["title"], ferry["format"], ferry["passages"], ferry["faqs"]) == (
         FERRY_TITLE, "docx", 2, 0,
     )  # fmt: skip
-    assert ferry["status"] == "read" and ferry["size"] == len(ferry_docx()) and ferry["added"]
+    assert ferry["status"] == "read" and ferry["size"] == len(data) and ferry["added"]
     shown = subprocess.run(
         [sys.executable, "-m", "qa", "show", "--json", str(app.corpus / "ferry.docx")],
         capture_output=True, text=True, cwd=ROOT, check=True,
