@@ -156,7 +156,9 @@ class QdrantStore:
             self.collections["units"],
             query=np.asarray(qvec, dtype=np.float32).tolist(),
             using=DENSE_PASSAGE,
-            query_filter=None if within is None else _ranges("owner", within.passages),
+            query_filter=None
+            if within is None
+            else _ranges("owner", within.passages, within.units),
             limit=k,
             with_payload=False,
             with_vectors=False,
@@ -176,10 +178,8 @@ class QdrantStore:
         keyword = _Keyword(self.conn, name, bm25.query(terms, ids), n)
         keyword.columns = [ids.get(t) for t in terms]
         if within is not None:
-            keyword.scope(
-                _paths(within.paths),
-                within.faq_mask(n) if field is Field.FAQ else within.passage_mask(n),
-            )
+            keep = within.faq_mask(n) if field is Field.FAQ else within.passage_mask(n)
+            keyword.scope(_paths(within.paths, np.flatnonzero(keep)), keep)
         return keyword
 
     def sentences(self, terms: Sequence[str], within: Scope | None = None) -> _Sentences:
@@ -190,7 +190,9 @@ class QdrantStore:
             self.first_sentence,
         )
         if within is not None:
-            found.scope(_ranges("passage", within.passages), within.passage_mask(found.n))
+            first = self.first_sentence
+            rows = [(int(first[a]), int(first[b])) for a, b in within.passages]
+            found.scope(_ranges("passage", within.passages, rows), within.passage_mask(found.n))
         return found
 
     def vocabulary(self, field: Field) -> frozenset[str]:
@@ -390,19 +392,31 @@ class _Sentences(_Keyword):
             self.per_passage[p][int(point.id) - int(first[p])] = point.score
 
 
-def _ranges(key: str, spans: Sequence[tuple[int, int]]) -> Any:
-    """Points whose integer payload ``key`` lies in any of ``spans`` (``[start, end)``)."""
+# Up to this many ids, a scope is sent as the ids themselves: local mode checks
+# ids far faster than payload values, and a server answers both from an index.
+# Past it, by payload (passage number or file name), so requests stay small.
+MAX_FILTER_IDS = 20_000
+
+
+def _ranges(key: str, spans: Sequence[tuple[int, int]], ids: Sequence[tuple[int, int]]) -> Any:
+    """Points whose integer payload ``key`` lies in one of ``spans`` (``[start, end)``),
+    which are the points with ids in the ranges ``ids``."""
     from qdrant_client import models
 
+    if sum(b - a for a, b in ids) <= MAX_FILTER_IDS:
+        listed = [i for a, b in ids for i in range(a, b)]
+        return models.Filter(must=[models.HasIdCondition(has_id=listed)])  # type: ignore[arg-type]
     return models.Filter(
         should=[models.FieldCondition(key=key, range=models.Range(gte=a, lt=b)) for a, b in spans]
     )
 
 
-def _paths(paths: Sequence[str]) -> Any:
-    """Records whose document is one of ``paths``."""
+def _paths(paths: Sequence[str], ids: np.ndarray) -> Any:
+    """Records whose document is one of ``paths``, which are the records ``ids``."""
     from qdrant_client import models
 
+    if len(ids) <= MAX_FILTER_IDS:
+        return models.Filter(must=[models.HasIdCondition(has_id=[int(i) for i in ids])])  # type: ignore[arg-type]
     return models.Filter(
         must=[models.FieldCondition(key="path", match=models.MatchAny(any=list(paths)))]
     )
