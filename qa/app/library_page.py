@@ -21,12 +21,17 @@ from qa.rebuild import Rebuilder
 LIBRARY_CSS = """
 #qa-lib-list table { width: 100%; border-collapse: collapse; font-size: 0.9em; }
 #qa-lib-list th, #qa-lib-list td { text-align: left; padding: 4px 6px;
-  border-bottom: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
+  border-bottom: 1px solid var(--border-color-primary); }
+#qa-lib-list td:first-child, #qa-lib-list td:nth-child(2) { overflow-wrap: anywhere; }
+#qa-lib-list th, #qa-lib-list td:nth-child(n+3) { white-space: nowrap; }
 .qa-lib-skipped { color: var(--error-text-color, #b91c1c); }
 .qa-lib-pending { opacity: 0.7; font-style: italic; }
 .qa-lib-error { color: var(--error-text-color, #b91c1c); font-weight: 600; }
 .qa-lib-ok { color: var(--color-green-600, #15803d); }
 #qa-lib-show { max-height: 60vh; overflow-y: auto; }
+#qa-lib-show dt { font-weight: 600; margin-top: 0.5em; }
+/* The theme's web font is not bundled with every glyph weight; system faces are. */
+#qa-lib-list, #qa-lib-show { font-family: ui-sans-serif, system-ui, "Liberation Sans", sans-serif; }
 """
 
 
@@ -64,7 +69,8 @@ def render_parse(shown: dict[str, Any]) -> str:
                 parts.append(f"<h4>{text(heading)}</h4>")
         parts.append(f"<p>{text(p['text'])}</p>")
     if shown["faqs"]:
-        parts.append(f"<h4>FAQ ({len(shown['faqs'])} pairs)</h4><dl>")
+        pairs = len(shown["faqs"])
+        parts.append(f"<h4>FAQ ({pairs} pair{'' if pairs == 1 else 's'})</h4><dl>")
         parts += [
             f"<dt>{text(f['question'])}</dt><dd>{text(f['answer'])}</dd>" for f in shown["faqs"]
         ]
@@ -73,6 +79,10 @@ def render_parse(shown: dict[str, Any]) -> str:
         f"<p><small>{len(shown['passages'])} passages, {len(shown['faqs'])} FAQ pairs</small></p>"
     )
     return "".join(parts)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _size(n: int) -> str:
@@ -119,12 +129,21 @@ def library_tab(
     )
     message = gr.HTML("", elem_id="qa-lib-message")
     table = gr.HTML("", elem_id="qa-lib-list")
-    with gr.Row(equal_height=True):
-        pick = gr.Dropdown(
-            label="Document", choices=[], elem_id="qa-lib-pick", scale=4, allow_custom_value=False
-        )
+    pick = gr.Dropdown(
+        label="Document: pick one to see how qa read it",
+        choices=[],
+        elem_id="qa-lib-pick",
+        allow_custom_value=False,
+    )
+    with gr.Row():
         remove = gr.Button(
-            "Remove", elem_id="qa-lib-remove", variant="stop", scale=1, visible=edits
+            "Remove this document",
+            elem_id="qa-lib-remove",
+            variant="stop",
+            size="md",
+            scale=0,
+            min_width=260,
+            visible=edits,
         )
     shown = gr.HTML("", elem_id="qa-lib-show")
     seen = gr.State(None)  # (builds finished, build id) the list was drawn for
