@@ -67,7 +67,7 @@ class Rebuilder:
         self.live = live
         self._state = RebuildState()
         self._dirty = False
-        self._wake = threading.Condition()
+        self._wake = threading.Condition(threading.RLock())  # also guards the state
         self._idle = threading.Event()
         self._idle.set()
         self._thread: threading.Thread | None = None
@@ -92,7 +92,8 @@ class Rebuilder:
         return self._idle.wait(timeout)
 
     def _set(self, **changes: object) -> None:
-        self._state = RebuildState(**{**self._state.to_dict(), **changes})  # type: ignore[arg-type]
+        with self._wake:  # a request's "queued" is never lost to a progress step
+            self._state = RebuildState(**{**self._state.to_dict(), **changes})  # type: ignore[arg-type]
 
     def _run(self) -> None:
         while True:

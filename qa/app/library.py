@@ -15,6 +15,7 @@ refused file is a 4xx naming it and the reason, and nothing is written.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -77,7 +78,29 @@ def router(
             "rebuild": rebuilder.state.to_dict(),
         }
 
-    @api.post("/documents", summary="Upload files (multipart field 'files') into the corpus")
+    @api.post(
+        "/documents",
+        summary="Upload files (multipart field 'files') into the corpus",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "files": {
+                                    "type": "array",
+                                    "items": {"type": "string", "format": "binary"},
+                                }
+                            },
+                            "required": ["files"],
+                        }
+                    }
+                },
+            }
+        },
+    )
     async def upload(request: Request) -> Any:
         if not authorized(request, auth):
             return login_required()
@@ -113,7 +136,7 @@ def router(
         rebuilder.request()
         return JSONResponse(
             {
-                "saved": [s.__dict__ for s in saved],
+                "saved": [asdict(s) for s in saved],
                 "rebuild": rebuilder.state.to_dict(),
             },
             status_code=202,

@@ -3,6 +3,8 @@ against brute force over the scope's records, and ask/search with ``docs``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -95,3 +97,35 @@ def test_unknown_document_names_are_a_clear_error(
     with pytest.raises(QAError, match="no document named"):
         r.search("Who leads the coalition?", docs=["solar.txt", "../etc/passwd"])
     assert isinstance(r.within(["solar.txt"]).store, ScopedStore)
+
+
+def test_an_ivf_index_searches_a_large_scope_with_an_id_selector(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the exact-search size the folder store asks FAISS itself for scope hits only."""
+    from qa.store import open_store
+    from qa.store.local import ann
+
+    from .conftest import write_corpus
+
+    monkeypatch.setattr(ann, "FLAT_MAX_VECTORS", 10)  # this corpus builds an IVF index
+    qa.build(write_corpus(tmp_path / "corpus"), tmp_path / "index", embedder=embedder)
+    store = open_store(tmp_path / "index")
+    assert store.manifest["ann"]["kind"] == "ivf"
+    scope = _scope(store, SEED.name)
+    searched = sum(
+        int((store.kinds(np.arange(*store.passages[i].units)) <= SENTENCE).sum())
+        for i in range(len(store.passages))
+        if store.passages[i].path == SEED.name
+    )
+    assert searched > ann.FLAT_MAX_VECTORS  # so the selector path runs
+    qvec = embedder.encode(["Who leads the coalition of the willing?"])[0]
+    hits = store.dense_top(qvec, 12, within=scope)
+    assert len(hits.rows) == 12
+    assert {store.passages[int(o)].path for o in hits.owners} == {SEED.name}
+    everything = store.dense_top(qvec, 64)
+    best_inside = next(
+        int(r) for r, o in zip(everything.rows, everything.owners, strict=True)
+        if store.passages[int(o)].path == SEED.name
+    )  # fmt: skip
+    assert int(hits.rows[0]) == best_inside
