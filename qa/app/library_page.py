@@ -111,7 +111,7 @@ def library_tab(
     ``picker`` is the Ask tab's document picker, whose choices follow the
     live build.  Returns ``(refresh, outputs)`` for the page to run on load.
     """
-    names = {"api_visibility": "private"}
+    names = {"api_visibility": "private"}  # the page's own events, not API endpoints
     gr.Markdown(
         "## Library\nThe articles the bot answers from: the files of the corpus folder. "
         "Pick one to see how it was read; changes rebuild the index in the background."
@@ -208,7 +208,8 @@ def library_tab(
         **names,
     )
     outputs = [progress, table, pick, picker, seen]
-    timer.tick(tick, [seen], outputs, **names)
+    # A tick only reads the rebuild's state: never queue it behind answers.
+    timer.tick(tick, [seen], outputs, concurrency_limit=None, **names)
     return refresh, outputs
 
 
