@@ -318,3 +318,25 @@ def test_uploads_at_once_all_land_in_one_consistent_index(app: Served) -> None:
         app.url, "/api/ask", "POST", json_body={"question": IN_SCOPE}, auth=LOGIN
     )
     assert status == 200 and answer["answered"]
+
+
+def test_a_failed_rebuild_keeps_the_old_build_and_says_why(app: Served) -> None:
+    seed = (app.corpus / SEED.name).read_bytes()
+    before = call_api(app.url, "/api/health", auth=LOGIN)[1]["build"]
+    # Removing the only article leaves nothing to index: that build must fail.
+    status, _ = call_api(app.url, f"/api/documents/{SEED.name}", "DELETE", auth=LOGIN)
+    assert status == 202
+    health = wait_rebuilt(app.url, LOGIN)
+    assert health["build"] == before and health["rebuild"]["failed"]
+    assert "no document with paragraphs to index" in health["rebuild"]["last"]
+    status, answer = call_api(
+        app.url, "/api/ask", "POST", json_body={"question": IN_SCOPE}, auth=LOGIN
+    )
+    assert status == 200 and answer["answered"]  # still the old build
+    status, _ = call_api(app.url, "/api/documents", "POST", files=[(SEED.name, seed)], auth=LOGIN)
+    assert status == 202
+    health = wait_rebuilt(app.url, LOGIN)
+    assert not health["rebuild"]["failed"] and health["build"] != before
+    assert [
+        d["status"] for d in call_api(app.url, "/api/documents", auth=LOGIN)[1]["documents"]
+    ] == ["read"]
