@@ -103,14 +103,11 @@ def _show(args: argparse.Namespace) -> int:
 
     doc = parse(args.file)
     if args.json:
+        from qa.library import describe
+
         print(
             json.dumps(
-                {
-                    "path": doc.path,
-                    "title": doc.title,
-                    "passages": [{"heading": p.heading, "text": p.text} for p in doc.passages],
-                    "faqs": [{"question": f.question, "answer": f.answer} for f in doc.faqs],
-                },
+                describe(doc),
                 ensure_ascii=False,
                 indent=1,
             )
@@ -264,7 +261,13 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
         "--auth",
         metavar="USER:PASSWORD",
         help="require this login; or set QA_AUTH=user:password, which keeps the "
-        "password out of the process list",
+        "password out of the process list.  It also turns on the Library's uploads and removals",
+    )
+    p.add_argument(
+        "--allow-edits",
+        action="store_true",
+        help="let the Library upload and remove documents without --auth "
+        "(only on a machine nobody else can reach)",
     )
 
 

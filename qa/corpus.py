@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +57,12 @@ class Corpus:
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256 of every file read
 
 
-def read_corpus(corpus_dir: str | os.PathLike[str], *, strict: bool = False) -> Corpus:
+def read_corpus(
+    corpus_dir: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    on_file: Callable[[int, int], None] | None = None,
+) -> Corpus:
     """Parse every ``.txt`` and ``.md`` file under ``corpus_dir``.
 
     A bad file is skipped and listed in ``Corpus.skipped`` with the reason, so
@@ -67,6 +72,7 @@ def read_corpus(corpus_dir: str | os.PathLike[str], *, strict: bool = False) -> 
     Args:
         corpus_dir: The folder to read, searched recursively.
         strict: Raise on the first bad file instead of skipping it.
+        on_file: Called with (files read, files in all) after each file.
 
     Returns:
         The parsed corpus.
@@ -81,7 +87,10 @@ def read_corpus(corpus_dir: str | os.PathLike[str], *, strict: bool = False) -> 
     corpus = Corpus()
     seen: dict[str, str] = {}
     titles: dict[str, int] = {}
-    for path in _corpus_files(root, corpus):
+    paths = list(_corpus_files(root, corpus))
+    for n, path in enumerate(paths, start=1):
+        if on_file is not None:
+            on_file(n - 1, len(paths))
         rel = path.relative_to(root).as_posix()
         try:
             doc = parse_file(path, rel)
@@ -103,6 +112,8 @@ def read_corpus(corpus_dir: str | os.PathLike[str], *, strict: bool = False) -> 
                 kept.append(para)
         titles[doc.title] = titles.get(doc.title, 0) + 1
         corpus.documents.append(Document(doc.path, doc.title, doc.sha256, tuple(kept), doc.faqs))
+    if on_file is not None:
+        on_file(len(paths), len(paths))
     if strict and corpus.skipped:
         raise CorpusError(f"{corpus.skipped[0].path}: {corpus.skipped[0].reason}")
     # Two files with one title would be indistinguishable in answers.

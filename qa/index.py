@@ -35,15 +35,20 @@ ENCODE_CHUNK = 16_384
 # done.  ``encode_here`` uses this process; ``qa.ray_build.RayEncode`` a Ray
 # cluster.
 Encode = Callable[[Embedder, list[str]], Iterable[tuple[np.ndarray, np.ndarray]]]
+# Told how far a build is: the stage ("read": corpus files; "embed": texts
+# to encode), how many are done and of how many.
+Progress = Callable[[str, int, int], None]
 
 
-def encode_here(embedder: Embedder, texts: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Embed ``texts`` in this process, in slices of ``ENCODE_CHUNK``."""
+def encode_here(
+    embedder: Embedder, texts: list[str], chunk_size: int = ENCODE_CHUNK
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Embed ``texts`` in this process, in slices of ``chunk_size`` (a progress step each)."""
     # Longest first across the whole build, as the model sorts each call, so
     # every slice batches texts of similar length and pads little.
     order = sorted(range(len(texts)), key=lambda t: -len(texts[t]))
-    for s in range(0, len(order), ENCODE_CHUNK):
-        chunk = order[s : s + ENCODE_CHUNK]
+    for s in range(0, len(order), chunk_size):
+        chunk = order[s : s + chunk_size]
         yield np.asarray(chunk, dtype=np.int64), embedder.encode([texts[t] for t in chunk])
 
 
@@ -79,6 +84,7 @@ def build(
     progress: bool = False,
     before_swap: Callable[[Path], None] | None = None,
     encode: Encode = encode_here,
+    on_progress: Progress | None = None,
 ) -> BuildReport:
     """Build the index for ``corpus_dir`` into ``index_dir``, atomically.
 
@@ -97,6 +103,9 @@ def build(
             goes live (tests use it to interrupt a build).
         encode: What embeds the units that are not cached: this process
             (the default) or ``qa.ray_build.RayEncode`` for a Ray cluster.
+        on_progress: Called as ``on_progress(stage, done, total)``: stage
+            ``"read"`` after each corpus file, ``"embed"`` after each slice
+            of texts encoded.
 
     Returns:
         A :class:`BuildReport`.
@@ -114,8 +123,10 @@ def build(
     embedder = embedder or Embedder(model)
     try:
         with open_writer(index_dir, embedder.name) as writer:
-            corpus = read_corpus(corpus_dir, strict=strict)
-            report = _build_into(corpus, writer, embedder, progress, str(index_dir), encode)
+            corpus = read_corpus(corpus_dir, strict=strict, on_file=_stage(on_progress, "read"))
+            report = _build_into(
+                corpus, writer, embedder, progress, str(index_dir), encode, on_progress
+            )
             if before_swap is not None and writer.staging is not None:
                 before_swap(writer.staging)
             writer.publish()
@@ -135,6 +146,7 @@ def _build_into(
     progress: bool,
     where: str,
     encode: Encode,
+    on_progress: Progress | None = None,
 ) -> BuildReport:
     passages: list[dict[str, Any]] = []
     faqs: list[dict[str, Any]] = []
@@ -201,7 +213,7 @@ def _build_into(
         start = int(offsets[i])
         vectors[start : start + len(old_kinds)] = old_vectors
         units[start : start + len(old_kinds), 1] = old_kinds
-    _encode_into(vectors, units, items, todo, offsets, embedder, progress, encode)
+    _encode_into(vectors, units, items, todo, offsets, embedder, progress, encode, on_progress)
     manifest = {
         "unit_scheme": UNIT_SCHEME,
         "term_scheme": TERM_SCHEME,
@@ -245,6 +257,7 @@ def _encode_into(
     embedder: Embedder,
     progress: bool,
     encode: Encode,
+    on_progress: Progress | None = None,
 ) -> None:
     """Embed the units of the ``todo`` items into their rows of ``vectors``."""
     texts: list[str] = []
@@ -255,6 +268,8 @@ def _encode_into(
             units[start + j, 1] = kind
             texts.append(text)
             rows.append(start + j)
+    if on_progress is not None:
+        on_progress("embed", 0, len(texts))
     if not texts:
         return
     bar = None
@@ -272,6 +287,8 @@ def _encode_into(
             done[positions] = True
             if bar is not None:
                 bar.update(len(positions))
+            if on_progress is not None:
+                on_progress("embed", int(done.sum()), len(texts))
     finally:
         close = getattr(parts, "close", None)  # a generator's cleanup (Ray shuts down)
         if close is not None:
@@ -283,6 +300,12 @@ def _encode_into(
             f"the encoder returned {int(done.sum())} of {len(texts)} vectors; "
             "the index was not changed; run `qa build` again"
         )
+
+
+def _stage(on_progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
+    if on_progress is None:
+        return None
+    return lambda done, total: on_progress(stage, done, total)
 
 
 def is_current(corpus_dir: str | os.PathLike[str], index_dir: Location) -> bool:

@@ -198,6 +198,25 @@ class LiveIndex:
             print(f"qa: loaded the new index {self._build_of(fresh)}", file=sys.stderr)
             return fresh
 
+    def reload(self) -> None:
+        """Serve the published build now (after a rebuild the app ran itself).
+
+        Also recovers an app whose start-up failed, say on a corpus with no
+        usable file, once a build succeeds.
+        """
+        if self._error is None and self._ready.is_set():
+            self.get()
+            return
+        with self._lock:
+            try:
+                self._retriever = self._load()
+            except QAError as exc:
+                print(f"qa: {exc}", file=sys.stderr)
+                return
+            self._error = None
+            self.notice = f"Index reloaded at {time.strftime('%H:%M:%S')}."
+            self._ready.set()
+
     def status(self) -> str:
         """One line: documents, passages, FAQ pairs, build time, model, and any notice."""
         try:

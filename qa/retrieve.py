@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,6 +32,7 @@ from qa.rank import (
 from qa.rank.answerable import missing_note, missing_words
 from qa.store import FAQRecord, PassageRecord, Store, open_store
 from qa.store.base import Field
+from qa.store.scope import Catalog, ScopedStore
 from qa.text import information, stems
 
 # Longer questions are cut: the model reads at most 256 word pieces anyway.
@@ -207,14 +209,35 @@ class Retriever:
     def faqs(self) -> Sequence[FAQRecord]:
         return self.store.faqs
 
-    def search(self, question: str, k: int = 5) -> list[Passage]:
-        """The ``k`` best passages for ``question``, best first.
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The served build's documents, by file name and title (read once)."""
+        return Catalog(self.store.passages, self.store.faqs)
+
+    def within(self, docs: Iterable[str]) -> Retriever:
+        """This retriever, searching only the documents named (file names or titles).
 
         Raises:
-            QAError: ``k`` is not a positive integer.
+            QAError: A name matches no document; the message lists them.
+        """
+        scoped = copy.copy(self)
+        scoped.store = ScopedStore(self.store, self.catalog.resolve(docs))
+        return scoped
+
+    def search(self, question: str, k: int = 5, docs: Iterable[str] | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``question``, best first.
+
+        ``docs`` names documents (file names or titles) to search within;
+        None or empty means all of them.
+
+        Raises:
+            QAError: ``k`` is not a positive integer, or a name in ``docs``
+                matches no document.
         """
         if not isinstance(k, int) or k < 1:
             raise QAError(f"k must be a positive integer, not {k!r}")
+        if docs:
+            return self.within(docs).search(question, k)
         text, _ = self._question_text(question)
         if not text:
             return []
@@ -234,7 +257,12 @@ class Retriever:
         words = question_words(text) if words is None else words
         return gather(self.store, self.scorer, qvec, words, question=text)
 
-    def ask(self, question: str, history: Sequence[Answer | str] = ()) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Answer | str] = (),
+        docs: Iterable[str] | None = None,
+    ) -> Answer:
         """Answer ``question`` from the corpus, or decline.
 
         Never raises for any string: text with no letter or digit (empty,
@@ -249,12 +277,21 @@ class Retriever:
                 turn's words when that reading is better supported
                 (``qa/followup.py``); ``read_as`` shows how it was read.
                 Without history a question is answered exactly as alone.
+            docs: Documents to answer from, by file name or title (as
+                ``qa show`` and the Library list them); None or empty
+                means all.  The store searches only their passages and
+                FAQ pairs (:mod:`qa.store.scope`).
+
+        Raises:
+            QAError: A name in ``docs`` matches no document.
 
         Example:
             >>> first = r.ask("What has Ukraine said about a ceasefire?")  # doctest: +SKIP
             >>> r.ask("And Russia?", [first]).read_as  # doctest: +SKIP
             'And Russia? [ceasefire Ukraine]'
         """
+        if docs:
+            return self.within(docs).ask(question, history)
         text, note = self._question_text(question)
         if not text:
             return Answer(

@@ -367,3 +367,20 @@ def test_a_rebuild_while_running_is_served_without_restart(page: Page, app: App)
     status = page.page.locator("#qa-status").inner_text()
     assert "Index reloaded at" in status and "3 documents" in status
     assert any("loaded the new index" in line for line in app.log)
+
+
+def test_library_without_a_login_lists_but_says_how_to_turn_on_edits(page: Page, app: App) -> None:
+    page.page.get_by_role("tab", name="Library").click()
+    listing = page.page.locator("#qa-lib-list table")
+    listing.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert SEED.name in listing.inner_text() and "harbour.txt" in listing.inner_text()
+    off = page.page.locator("#qa-lib-off")
+    assert "--auth" in off.inner_text() and "--allow-edits" in off.inner_text()
+    assert (
+        page.page.locator("#qa-lib-upload").count() == 0
+        or not page.page.locator("#qa-lib-upload").is_visible()
+    )
+    assert (
+        page.page.locator("#qa-lib-remove").count() == 0
+        or not page.page.locator("#qa-lib-remove").is_visible()
+    )

@@ -117,3 +117,35 @@ def test_editing_one_paragraph_computes_one_embedding(
     assert (edited.embeddings_reused, edited.embeddings_computed) == (10, 1)
     answer = qa.load(index, embedder=embedder).ask("Where did the ministers gather on Friday?")
     assert answer.passage is not None and "Vilnius on Friday" in answer.passage.text
+
+
+def test_on_progress_reports_files_read_and_texts_embedded(
+    seed_corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    from functools import partial
+
+    from qa.index import encode_here
+
+    (seed_corpus / "extra.txt").write_text("Extra\nHeading\nA second file's only paragraph.\n")
+    seen: list[tuple[str, int, int]] = []
+    qa.build(
+        seed_corpus,
+        tmp_path / "index",
+        embedder=embedder,
+        encode=partial(encode_here, chunk_size=8),
+        on_progress=lambda stage, done, total: seen.append((stage, done, total)),
+    )
+    read = [(d, t) for s, d, t in seen if s == "read"]
+    assert read == [(0, 2), (1, 2), (2, 2)]
+    embed = [(d, t) for s, d, t in seen if s == "embed"]
+    total = embed[0][1]
+    assert embed[0] == (0, total) and embed[-1] == (total, total) and total > 8
+    done = [d for d, _ in embed]
+    assert done == sorted(done) and len(embed) == 1 + -(-total // 8)  # one step a slice
+    assert seen.index(("read", 2, 2)) < seen.index(("embed", 0, total))
+    # A rebuild with nothing new reads the files and embeds nothing.
+    seen.clear()
+    qa.build(
+        seed_corpus, tmp_path / "index", embedder=embedder, on_progress=lambda *a: seen.append(a)
+    )
+    assert ("embed", 0, 0) in seen and ("read", 2, 2) in seen

@@ -1,7 +1,8 @@
 """A plain JSON API beside Gradio's, on the same FastAPI app and port.
 
-    POST /api/ask     {"question": "...", "history": ["earlier question", ...]}
-    GET  /api/health  whether an index is loaded, and its build id
+    POST /api/ask     {"question": "...", "history": [...], "docs": ["file.txt", ...]}
+    GET  /api/health  whether an index is loaded, its build id, and any rebuild
+    /api/documents    the Library (qa/app/library.py)
 
 ``/openapi.json`` documents both.  Every error is a 4xx (503 while the index
 cannot be served) with a one-line ``{"error": "..."}`` body, never a 500.
@@ -16,6 +17,7 @@ import binascii
 import json
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -39,6 +41,11 @@ class AskRequest(BaseModel):
         default_factory=list,
         description="The conversation's earlier questions, oldest first.  Pass each "
         "earlier reply's read_as to carry context over several follow-ups.",
+    )
+    docs: list[str] = Field(
+        default_factory=list,
+        description="Documents to answer from, by file name or title (GET /api/documents); "
+        "empty means all.  An unknown name is a 422 that lists the documents.",
     )
 
 
@@ -72,8 +79,12 @@ class AskReply(BaseModel):
 
 class Health(BaseModel):
     ready: bool
-    build: str | None
+    build: str | None = Field(description="The build answering now (changes when one goes live).")
     status: str
+    rebuilding: bool = Field(False, description="A rebuild runs or is queued.")
+    rebuild: dict[str, Any] | None = Field(
+        None, description="The Library's rebuild: stage, done, total, last, failed."
+    )
 
 
 class ErrorReply(BaseModel):
@@ -84,13 +95,50 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
-def router(live: LiveIndex, auth: tuple[str, str] | None = None, concurrency: int = 4) -> APIRouter:
+def authorized(request: Request, auth: tuple[str, str] | None) -> bool:
+    """Whether ``request`` carries the page's login: HTTP Basic or the session cookie."""
+    if auth is None:
+        return True
+    app = request.app
+    cookie_id = getattr(app, "cookie_id", None)
+    tokens = getattr(app, "tokens", {})
+    for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
+        token = request.cookies.get(name)
+        if token and tokens.get(token) == auth[0]:
+            return True
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    # Both compared in full, so the time taken tells nothing about either.
+    return secrets.compare_digest(user, auth[0]) & secrets.compare_digest(password, auth[1])
+
+
+def login_required() -> JSONResponse:
+    """The 401 of a request without the login."""
+    return _error(
+        401,
+        "log in: send the page's user and password (HTTP Basic)",
+        **{"WWW-Authenticate": 'Basic realm="qa"'},
+    )
+
+
+def router(
+    live: LiveIndex,
+    auth: tuple[str, str] | None = None,
+    concurrency: int = 4,
+    rebuild: Callable[[], dict[str, Any]] | None = None,
+) -> APIRouter:
     """The ``/api`` routes, answering from ``live``.
 
     Args:
         live: The index to answer from.
         auth: The page's login, if it has one; the routes then need it too.
         concurrency: At most this many questions are answered at once.
+        rebuild: The background rebuild's state, for ``/api/health``.
     """
     slots = threading.BoundedSemaphore(concurrency)
     api = APIRouter(prefix="/api", tags=["qa"])
@@ -100,37 +148,13 @@ def router(live: LiveIndex, auth: tuple[str, str] | None = None, concurrency: in
             (400, "The body is not JSON."),
             (401, "A login is set and the request lacks it."),
             (413, "The body is larger than 64 KiB."),
-            (422, "The question is missing, empty, or of the wrong type."),
+            (422, "The question is missing, empty, or of the wrong type, or a doc is unknown."),
             (503, "The index is not ready."),
         )
     }
 
     def allowed(request: Request) -> bool:
-        if auth is None:
-            return True
-        app = request.app
-        cookie_id = getattr(app, "cookie_id", None)
-        tokens = getattr(app, "tokens", {})
-        for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
-            token = request.cookies.get(name)
-            if token and tokens.get(token) == auth[0]:
-                return True
-        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        # Both compared in full, so the time taken tells nothing about either.
-        return secrets.compare_digest(user, auth[0]) & secrets.compare_digest(password, auth[1])
-
-    def denied() -> JSONResponse:
-        return _error(
-            401,
-            "log in: send the page's user and password (HTTP Basic)",
-            **{"WWW-Authenticate": 'Basic realm="qa"'},
-        )
+        return authorized(request, auth)
 
     @api.post(
         "/ask",
@@ -147,24 +171,30 @@ def router(live: LiveIndex, auth: tuple[str, str] | None = None, concurrency: in
     async def ask(request: Request) -> JSONResponse:
         """Answer ``question``, reading it with ``history`` when it is a follow-up."""
         if not allowed(request):
-            return denied()
+            return login_required()
         body = await _read_body(request)
         if isinstance(body, JSONResponse):
             return body
         parsed = _parse(body)
         if isinstance(parsed, JSONResponse):
             return parsed
-        question, history = parsed
+        question, history, docs = parsed
         from starlette.concurrency import run_in_threadpool
 
-        def answer() -> dict[str, Any]:
+        def answer() -> dict[str, Any] | JSONResponse:
             with slots:
-                return live.get().ask(question, history).to_dict()
+                retriever = live.get()
+                try:
+                    scoped = retriever.within(docs) if docs else retriever
+                except QAError as exc:  # a document name that is not in the index
+                    return _error(422, str(exc))
+                return scoped.ask(question, history).to_dict()
 
         try:
-            return JSONResponse(await run_in_threadpool(answer))
+            reply = await run_in_threadpool(answer)
         except QAError as exc:
             return _error(503, str(exc))
+        return reply if isinstance(reply, JSONResponse) else JSONResponse(reply)
 
     @api.get(
         "/health",
@@ -175,12 +205,18 @@ def router(live: LiveIndex, auth: tuple[str, str] | None = None, concurrency: in
     def health(request: Request) -> Any:
         """Whether the app can answer now, and the id of the build it answers from."""
         if not allowed(request):
-            return denied()
+            return login_required()
+        state = rebuild() if rebuild is not None else None
+        building = {
+            "rebuilding": bool(state and (state["running"] or state["queued"])),
+            "rebuild": state,
+        }
         try:
-            retriever = live.wait(timeout=0)
+            live.wait(timeout=0)
+            retriever = live.get()
         except QAError as exc:
-            return JSONResponse({"ready": False, "build": None, "status": str(exc)})
-        return {"ready": True, "build": retriever.build_id, "status": live.status()}
+            return JSONResponse({"ready": False, "build": None, "status": str(exc), **building})
+        return {"ready": True, "build": retriever.build_id, "status": live.status(), **building}
 
     return api
 
@@ -197,7 +233,7 @@ async def _read_body(request: Request) -> bytes | JSONResponse:
     return body
 
 
-def _parse(body: bytes) -> tuple[str, list[str]] | JSONResponse:
+def _parse(body: bytes) -> tuple[str, list[str], list[str]] | JSONResponse:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -214,4 +250,7 @@ def _parse(body: bytes) -> tuple[str, list[str]] | JSONResponse:
         return _error(422, '"history" must be a list of strings (the earlier questions)')
     if len(history) > MAX_HISTORY:
         history = history[-MAX_HISTORY:]  # only the latest turns are read anyway
-    return question, history
+    docs = data.get("docs", [])
+    if not isinstance(docs, list) or not all(isinstance(d, str) for d in docs):
+        return _error(422, '"docs" must be a list of document names (see GET /api/documents)')
+    return question, history, docs

@@ -73,7 +73,12 @@ class Chat:
         return history, votes
 
     def converse(
-        self, question: str, history: History, votes: Votes, turns: Turns
+        self,
+        question: str,
+        history: History,
+        votes: Votes,
+        turns: Turns,
+        docs: list[str] | None = None,
     ) -> tuple[History, Votes, Turns]:
         """Like :meth:`respond`, with the conversation's earlier turns as context.
 
@@ -83,6 +88,7 @@ class Chat:
             votes: The vote context of each assistant message so far.
             turns: The earlier questions, each as it was read (``read_as``),
                 oldest first; ``[]`` starts a conversation.
+            docs: Documents to answer from (the page's picker); empty means all.
 
         Returns:
             The new history, votes and turns (the arguments are not changed).
@@ -95,12 +101,15 @@ class Chat:
             return history, votes, turns
         retriever = self.live.get()
         try:
-            answer = retriever.ask(question, turns)
+            answer = retriever.ask(question, turns, docs=docs or None)
         except StoreUnavailableError:
             # A server store went away: say so plainly, keep the conversation,
             # and answer again as soon as it is back.
             self.live.notice = UNREACHABLE
             sorry = {"role": "assistant", "content": f"<p>{text(UNREACHABLE)}</p>"}
+            return [*history, {"role": "user", "content": text(question)}, sorry], votes, turns
+        except QAError as exc:  # a picked document that a rebuild has since removed
+            sorry = {"role": "assistant", "content": f"<p>{text(str(exc))}</p>"}
             return [*history, {"role": "user", "content": text(question)}, sorry], votes, turns
         if self.live.notice == UNREACHABLE:
             self.live.notice = ""

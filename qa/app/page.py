@@ -19,10 +19,16 @@ from typing import Any
 
 from qa.app.api import router as api_router
 from qa.app.chat import AUTH_ENV, Chat, History, Turns, Votes, parse_auth
+from qa.app.library import edits_enabled
+from qa.app.library import router as library_router
+from qa.app.library_page import LIBRARY_CSS, library_tab
 from qa.app.render import CSS
+from qa.corpus import MAX_FILE_BYTES
 from qa.errors import QAError
 from qa.feedback import FeedbackLog
+from qa.library import Library
 from qa.live import LiveIndex
+from qa.rebuild import Rebuilder
 
 # Requests that may run Retriever.ask at once (chat and /ask together).  The
 # model encode is serialized by a lock in qa/embed.py, so more workers only
@@ -33,8 +39,15 @@ ANSWER_CONCURRENCY = 4
 QUEUE_MAX_SIZE = 64
 
 
-def create_app(chat: Chat) -> Any:
-    """The Gradio Blocks of the chat page and the ``/ask`` API.
+def create_app(
+    chat: Chat,
+    rebuilder: Rebuilder | None = None,
+    edits: bool = False,
+    library: Library | None = None,
+) -> Any:
+    """The Gradio Blocks of the chat page (Ask and Library tabs) and the ``/ask`` API.
+
+    ``edits`` turns on the Library's upload and remove controls.
 
     Returns:
         A ``gradio.Blocks``; :func:`launch` queues and serves it with the
@@ -43,20 +56,26 @@ def create_app(chat: Chat) -> Any:
     import gradio as gr
 
     Reply = tuple[str, History, Votes, Turns, str]
+    rebuilder = rebuilder or Rebuilder(chat.live)
+    library = library or Library(chat.live.corpus)
 
-    def respond(question: str, history: History, votes: Votes, turns: Turns) -> Reply:
-        history, votes, turns = chat.converse(question, history, votes, turns)
+    def respond(
+        question: str, history: History, votes: Votes, turns: Turns, docs: list[str] | None = None
+    ) -> Reply:
+        history, votes, turns = chat.converse(question, history, votes, turns, docs)
         return "", history, votes, turns, chat.status_html()
 
     def ask_suggestion(
-        history: History, votes: Votes, turns: Turns, picked: gr.SelectData
+        history: History, votes: Votes, turns: Turns, docs: list[str], picked: gr.SelectData
     ) -> Reply:
-        return respond(str(picked.value), history, votes, turns)
+        return respond(str(picked.value), history, votes, turns, docs)
 
-    def ask_example(history: History, votes: Votes, turns: Turns, picked: gr.SelectData) -> Reply:
+    def ask_example(
+        history: History, votes: Votes, turns: Turns, docs: list[str], picked: gr.SelectData
+    ) -> Reply:
         value = picked.value
         question = value.get("text", "") if isinstance(value, dict) else value
-        return respond(str(question), history, votes, turns)
+        return respond(str(question), history, votes, turns, docs)
 
     def record_vote(votes: Votes, liked: gr.LikeData) -> None:
         chat.record_vote(votes, liked.index, liked.liked)
@@ -87,43 +106,54 @@ def create_app(chat: Chat) -> Any:
         "api_visibility": "private",  # the page's own events; /ask is the API
     }
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
-        with gr.Column(elem_id="qa-page"):
-            gr.Markdown(
-                "## Ask the articles\n"
-                "Answers are quoted word for word from the articles, with their source. "
-                "When the articles don't cover a question, the bot says so."
-            )
-            chatbot = gr.Chatbot(
-                elem_id="qa-chat",
-                show_label=False,
-                height="62vh",
-                placeholder="Ask a question, or pick one of these:",
-                latex_delimiters=[],
-                buttons=[],
-                allow_tags=False,
-                group_consecutive_messages=False,
-            )
-            with gr.Row(equal_height=True):
-                question = gr.Textbox(
-                    elem_id="qa-question",
+        with gr.Tabs():
+            with gr.Tab("Ask", elem_id="qa-tab-ask"), gr.Column(elem_id="qa-page"):
+                gr.Markdown(
+                    "## Ask the articles\n"
+                    "Answers are quoted word for word from the articles, with their source. "
+                    "When the articles don't cover a question, the bot says so."
+                )
+                chatbot = gr.Chatbot(
+                    elem_id="qa-chat",
                     show_label=False,
-                    placeholder="Ask a question about the articles",
-                    max_lines=4,
-                    autofocus=True,
-                    submit_btn="Ask",
-                    scale=6,
+                    height="62vh",
+                    placeholder="Ask a question, or pick one of these:",
+                    latex_delimiters=[],
+                    buttons=[],
+                    allow_tags=False,
+                    group_consecutive_messages=False,
                 )
-                clear = gr.Button(
-                    "Clear", elem_id="qa-clear", variant="secondary", scale=1, min_width=80
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(
+                        elem_id="qa-question",
+                        show_label=False,
+                        placeholder="Ask a question about the articles",
+                        max_lines=4,
+                        autofocus=True,
+                        submit_btn="Ask",
+                        scale=6,
+                    )
+                    clear = gr.Button(
+                        "Clear", elem_id="qa-clear", variant="secondary", scale=1, min_width=80
+                    )
+                docs = gr.Dropdown(
+                    label="Ask within (empty: all documents)",
+                    choices=[],
+                    multiselect=True,
+                    elem_id="qa-docs",
                 )
-            status = gr.HTML("<span>Loading the index and the model …</span>", elem_id="qa-status")
+                status = gr.HTML(
+                    "<span>Loading the index and the model …</span>", elem_id="qa-status"
+                )
+            with gr.Tab("Library", elem_id="qa-tab-library"), gr.Column(elem_id="qa-library"):
+                refresh, refreshed = library_tab(gr, library, chat.live, rebuilder, edits, docs)
         votes = gr.State({})
         turns = gr.State([])  # the conversation, as each question was read (its read_as)
 
         outputs = [question, chatbot, votes, turns, status]
-        question.submit(respond, [question, chatbot, votes, turns], outputs, **answering)
-        chatbot.option_select(ask_suggestion, [chatbot, votes, turns], outputs, **answering)
-        chatbot.example_select(ask_example, [chatbot, votes, turns], outputs, **answering)
+        question.submit(respond, [question, chatbot, votes, turns, docs], outputs, **answering)
+        chatbot.option_select(ask_suggestion, [chatbot, votes, turns, docs], outputs, **answering)
+        chatbot.example_select(ask_example, [chatbot, votes, turns, docs], outputs, **answering)
         page: dict[str, Any] = {"api_visibility": "private"}
         chatbot.like(record_vote, [votes], None, **page)
         # Clear starts a new conversation: no earlier turn is read with the next question.
@@ -131,6 +161,7 @@ def create_app(chat: Chat) -> Any:
         chatbot.clear(lambda: ({}, []), None, [votes, turns], **page)
         # on_load waits for start-up; with no limit, page loads never queue behind it.
         demo.load(on_load, None, [chatbot, status], concurrency_limit=None, **page)
+        demo.load(refresh, None, refreshed, concurrency_limit=None, **page)
         gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
     return demo
 
@@ -143,6 +174,7 @@ def launch(
     share: bool = False,
     auth: tuple[str, str] | None = None,
     quiet: bool = False,
+    allow_edits: bool = False,
 ) -> tuple[Any, str]:
     """Build the page and start serving it in the background.
 
@@ -151,8 +183,9 @@ def launch(
         host: Address to bind; 127.0.0.1 keeps the app on this machine.
         port: Port to bind.
         share: Also open a public gradio.live link.
-        auth: A login to require.
+        auth: A login to require (it also turns on the Library's edits).
         quiet: Print nothing.
+        allow_edits: Let the Library upload and remove without a login.
 
     Returns:
         The running ``gradio.Blocks`` (``.close()`` stops it) and its local URL.
@@ -162,7 +195,16 @@ def launch(
     """
     # Gradio would otherwise phone home for analytics and version checks.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    demo = create_app(chat).queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=1)
+    edits = edits_enabled(auth, allow_edits)
+    rebuilder = Rebuilder(chat.live)
+    library = Library(chat.live.corpus)  # one, so page and API writes share its lock
+    demo = create_app(chat, rebuilder, edits, library).queue(
+        max_size=QUEUE_MAX_SIZE, default_concurrency_limit=1
+    )
+    routes = api_router(
+        chat.live, auth, ANSWER_CONCURRENCY, rebuild=lambda: rebuilder.state.to_dict()
+    )
+    documents = library_router(library, chat.live, rebuilder, auth, allow_edits)
     private = [str(Path(p).resolve()) for p in (chat.live.corpus, chat.live.index, chat.log.path)]
     try:
         _, url, _ = demo.launch(
@@ -172,16 +214,18 @@ def launch(
             auth=auth,
             prevent_thread_lock=True,
             quiet=True,
-            css=CSS,
+            css=CSS + LIBRARY_CSS,
             footer_links=["api"],
             run_history=False,
             enable_monitoring=False,
             mcp_server=False,
             ssr_mode=False,
             blocked_paths=private,
-            max_file_size="1kb",  # the page takes no uploads
-            # The JSON API (qa/app/api.py) on Gradio's own FastAPI app: same port and process.
-            app_kwargs={"routes": api_router(chat.live, auth, ANSWER_CONCURRENCY).routes},
+            # Uploads only where the Library may take them, at the formats' own limit.
+            max_file_size=MAX_FILE_BYTES if edits else "1kb",
+            # The JSON API (qa/app/api.py, qa/app/library.py) on Gradio's own
+            # FastAPI app: same port and process.
+            app_kwargs={"routes": routes.routes + documents.routes},
         )
     except OSError as exc:
         raise QAError(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
@@ -209,6 +253,7 @@ def serve(args: argparse.Namespace) -> int:
             port=args.port,
             share=args.share,
             auth=auth,
+            allow_edits=getattr(args, "allow_edits", False),
         )
         # Only now: imports hold the GIL, so loading the model alongside Gradio's
         # import delayed the page by seconds and brought the first answer no sooner.

@@ -11,6 +11,7 @@ from qa.rank.candidate import Candidate, Ranking, Words
 from qa.rank.gather import add_gaps, add_match, coverage
 from qa.rank.scoring import Scorer
 from qa.store.base import Field, Store
+from qa.store.scope import faq_ids
 from qa.units import FAQ_ANSWER, FAQ_PAIR, FAQ_QUESTION
 
 # An FAQ pair is shown when its section more likely covers the question than not.
@@ -40,21 +41,22 @@ def match_faq(
     than the user's is not shown.
     """
     faqs = store.faqs
-    if not faqs:
+    ids = list(faq_ids(store))  # every pair, or those of the documents asked within
+    if not ids:
         return None
     vocab = store.vocabulary(Field.FAQ)
     known = [t for t, _ in words if t in vocab]
     query = store.keyword(Field.FAQ, known)
-    bm25 = query.scores(range(len(faqs)))
+    bm25 = query.scores(ids)
     top_bm25 = float(bm25.max())
     covered = coverage(words, vocab)
     rows: list[dict[str, float]] = []
-    for i, f in enumerate(faqs):
-        start, end = f.units
+    for n, i in enumerate(ids):
+        start, end = faqs[i].units
         rows_range = np.arange(start, end)
         sims = store.vectors(rows_range) @ qvec
         kinds = list(store.kinds(rows_range))
-        relative = float(bm25[i]) / top_bm25 if top_bm25 > 0 else 0.0
+        relative = float(bm25[n]) / top_bm25 if top_bm25 > 0 else 0.0
         rows.append(
             {
                 "dense": float(sims[kinds.index(FAQ_PAIR)]),
@@ -68,13 +70,13 @@ def match_faq(
             }
         )
     add_gaps(rows)
-    add_match(rows, words, vocab, query.matched(range(len(faqs))))
+    add_match(rows, words, vocab, query.matched(ids))
     empty = np.zeros(0, dtype=np.float32)
     ranked = [
         Candidate(
             id=i, score=scorer.rank.value(row), sims=empty, kinds=empty, sentence_bm25=empty, **row
         )  # fmt: skip
-        for i, row in enumerate(rows)
+        for i, row in zip(ids, rows, strict=True)
     ]
     ranked.sort(key=lambda c: -c.score)
     # FAQ rankings have no agreement or runner-up signals (0 and the second pair).

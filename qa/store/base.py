@@ -15,13 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from qa.errors import IndexNotReadyError
 from qa.text import TERM_SCHEME
 from qa.units import UNIT_SCHEME
+
+if TYPE_CHECKING:
+    from qa.store.scope import Scope
 
 
 def check_schemes(manifest: dict[str, Any], where: str, rebuild: str) -> None:
@@ -163,16 +166,26 @@ class Store(Protocol):
         """Names the build being served; a new build has a new id."""
         ...
 
-    def dense_top(self, qvec: np.ndarray, k: int) -> UnitHits:
-        """The ``k`` passage units (windows and sentences) nearest ``qvec``, best first."""
+    def dense_top(self, qvec: np.ndarray, k: int, within: Scope | None = None) -> UnitHits:
+        """The ``k`` passage units (windows and sentences) nearest ``qvec``, best first.
+
+        With ``within``, only the units of those documents' passages
+        (:mod:`qa.store.scope`), found by the search itself.
+        """
         ...
 
-    def keyword(self, field: Field, terms: Sequence[str]) -> KeywordQuery:
-        """BM25 over ``field`` for the question's ``terms`` (each known to the field)."""
+    def keyword(
+        self, field: Field, terms: Sequence[str], within: Scope | None = None
+    ) -> KeywordQuery:
+        """BM25 over ``field`` for the question's ``terms`` (each known to the field).
+
+        With ``within``, :meth:`KeywordQuery.top` returns only those documents' ids.
+        """
         ...
 
-    def sentences(self, terms: Sequence[str]) -> SentenceQuery:
-        """BM25 over every passage's sentences, for the question's ``terms``."""
+    def sentences(self, terms: Sequence[str], within: Scope | None = None) -> SentenceQuery:
+        """BM25 over every passage's sentences, for the question's ``terms`` (``within``
+        as for :meth:`keyword`)."""
         ...
 
     def vocabulary(self, field: Field) -> frozenset[str]:

@@ -134,3 +134,65 @@ def post_api_ask(
     request = urllib.request.Request(f"{base}/api/ask", body, headers)
     with urllib.request.urlopen(request, timeout=timeout) as r:
         return json.load(r)
+
+
+def multipart(files: list[tuple[str, bytes]], field: str = "files") -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body with ``files`` under ``field``, and its content type."""
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, data in files:
+        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{quoted}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def call_api(
+    base: str,
+    path: str,
+    method: str = "GET",
+    *,
+    json_body: Any = None,
+    files: list[tuple[str, bytes]] | None = None,
+    auth: tuple[str, str] | None = None,
+    timeout: float = 300,
+) -> tuple[int, Any]:
+    """One request to the app's JSON API: its status and JSON reply (errors too)."""
+    import base64
+    import urllib.error
+
+    headers: dict[str, str] = {}
+    body = None
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
+    if files is not None:
+        body, headers["Content-Type"] = multipart(files)
+    elif json_body is not None:
+        body, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
+    request = urllib.request.Request(f"{base}{path}", body, headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return int(r.status), json.load(r)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read().decode() or "null")
+
+
+def wait_rebuilt(base: str, auth: tuple[str, str] | None = None, timeout: float = 300) -> Any:
+    """Poll ``/api/health`` until no rebuild runs or is queued; the last health reply."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        _, health = call_api(base, "/api/health", auth=auth)
+        if health.get("ready") and not health.get("rebuilding"):
+            return health
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the rebuild did not finish: {health}")
+        time.sleep(0.2)

@@ -13,6 +13,7 @@ from qa.errors import IndexNotReadyError, QAError
 from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits, check_schemes
 from qa.store.local import ann
 from qa.store.local.files import FORMAT_VERSION, build_dir, read_jsonl
+from qa.store.scope import Scope
 from qa.units import SENTENCE
 
 
@@ -120,7 +121,9 @@ class LocalStore:
 
     # -------------------------------------------------------------- Store
 
-    def dense_top(self, qvec: np.ndarray, k: int) -> UnitHits:
+    def dense_top(self, qvec: np.ndarray, k: int, within: Scope | None = None) -> UnitHits:
+        if within is not None:
+            return self._dense_within(qvec, k, within)
         k = min(k, len(self._passage_units))
         if k < 1:
             empty = np.zeros(0, dtype=np.int64)
@@ -130,28 +133,85 @@ class LocalStore:
         rows = self._passage_units[ids[0][found]]
         return UnitHits(rows, scores[0][found], self.units[rows, 0])
 
-    def keyword(self, field: Field, terms: Sequence[str]) -> _Scores:
+    def _dense_within(self, qvec: np.ndarray, k: int, within: Scope) -> UnitHits:
+        """Dense search over the scope's units only.
+
+        The scope's searched units are a few runs of the FAISS index's ids.
+        Up to ``ann.FLAT_MAX_VECTORS`` of them (or with an exact index) they
+        are scored exactly, straight from the stored vectors, which reads no
+        more than the unfiltered exact search; past that an IVF index
+        searches with an id selector, so its clusters yield only scope hits.
+        """
+        import faiss
+
+        spans = [
+            (int(a), int(b))
+            for a, b in (np.searchsorted(self._passage_units, span) for span in within.units)
+            if b > a
+        ]
+        size = sum(b - a for a, b in spans)
+        k = min(k, size)
+        if k < 1:
+            empty = np.zeros(0, dtype=np.int64)
+            return UnitHits(empty, np.zeros(0, dtype=np.float32), empty)
+        concrete: Any = faiss.downcast_index(self.index)
+        if size > ann.FLAT_MAX_VECTORS and isinstance(concrete, faiss.IndexIVF):
+            selectors: list[Any] = [faiss.IDSelectorRange(a, b) for a, b in spans]
+            selector = selectors[0]
+            for other in selectors[1:]:
+                selector = faiss.IDSelectorOr(selector, other)
+                selectors.append(selector)  # FAISS keeps no reference to the parts
+            params: Any = faiss.SearchParametersIVF()
+            params.sel, params.nprobe = selector, concrete.nprobe
+            scores, ids = self.index.search(qvec[None, :], k, params=params)
+            found = ids[0] >= 0
+            rows = self._passage_units[ids[0][found]]
+            return UnitHits(rows, scores[0][found], self.units[rows, 0])
+        # Each document's units are one run of rows: a view of the vectors, no copy.
+        sims = np.concatenate([self._vectors[a:b] @ qvec for a, b in within.units])
+        rows = np.concatenate([np.arange(a, b) for a, b in within.units])
+        searched = self.units[rows, 1] <= SENTENCE  # not the plain windows
+        rows, sims = rows[searched], sims[searched]
+        best = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        best = best[np.argsort(-sims[best], kind="stable")]
+        rows = rows[best]
+        return UnitHits(rows, sims[best].astype(np.float32), self.units[rows, 0])
+
+    def keyword(self, field: Field, terms: Sequence[str], within: Scope | None = None) -> _Scores:
         bm25 = self._bm25.get(field)
         n = len(self.faqs) if field is Field.FAQ else len(self.passages)
         if field is Field.SENTENCE:
-            return self.sentences(terms)
+            return self.sentences(terms, within)
         if bm25 is None or not terms:
             return _Scores(np.zeros(n, dtype=np.float32))
+        if within is not None:
+            # Scores outside the scope are zeroed, so top() never returns them.
+            keep = within.faq_mask(n) if field is Field.FAQ else within.passage_mask(n)
+            scores = np.where(keep, bm25.get_scores(list(terms)), 0).astype(np.float32)
+            return _Scores(scores, self._postings(bm25, terms))
         # Each term's postings (the ids whose text has it) are a slice of
         # bm25s's sparse score matrix: the word-match signals cost no
         # extra scoring pass.
+        return _Scores(bm25.get_scores(list(terms)), self._postings(bm25, terms))
+
+    @staticmethod
+    def _postings(bm25: Any, terms: Sequence[str]) -> list[np.ndarray]:
         indices, indptr = bm25.scores["indices"], bm25.scores["indptr"]
         ids = [bm25.vocab_dict.get(term) for term in terms]
-        postings = [indices[0:0] if t is None else indices[indptr[t] : indptr[t + 1]] for t in ids]
-        return _Scores(bm25.get_scores(list(terms)), postings)
+        return [indices[0:0] if t is None else indices[indptr[t] : indptr[t + 1]] for t in ids]
 
-    def sentences(self, terms: Sequence[str]) -> _SentenceScores:
+    def sentences(self, terms: Sequence[str], within: Scope | None = None) -> _SentenceScores:
         bm25 = self._bm25[Field.SENTENCE]
         scores = (
             bm25.get_scores(list(terms))
             if terms
             else np.zeros(len(self.sentence_passage), dtype=np.float32)
         )
+        if within is not None and terms:
+            keep = np.zeros(len(scores), dtype=bool)
+            for a, b in within.passages:  # a passage range's sentences are one run too
+                keep[self.first_sentence[a] : self.first_sentence[b]] = True
+            scores = np.where(keep, scores, 0).astype(np.float32)
         return _SentenceScores(scores, self.sentence_passage, self.first_sentence)
 
     def vocabulary(self, field: Field) -> frozenset[str]:

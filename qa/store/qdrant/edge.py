@@ -187,6 +187,7 @@ class EdgeClient:
         using: str | None = None,
         group_size: int = 1,
         limit: int = 10,
+        query_filter: Any = None,
         **_: Any,
     ) -> Any:
         """The best ``limit`` groups, one hit each: Edge has no grouping, so read
@@ -195,7 +196,12 @@ class EdgeClient:
         want = limit * 4
         while True:
             hits = self.query_points(
-                collection_name, query, using=using, limit=want, with_payload=[group_by]
+                collection_name,
+                query,
+                using=using,
+                query_filter=query_filter,
+                limit=want,
+                with_payload=[group_by],
             ).points
             groups: dict[int, Any] = {}
             for hit in hits:  # best first
@@ -215,12 +221,22 @@ class EdgeClient:
     def _filter(self, where: Any) -> Any:
         if where is None:
             return None
-        must: list[Any] = []
-        for condition in where.must or []:
-            if getattr(condition, "has_id", None) is None:
-                raise NotImplementedError(f"qa's Edge bridge has no {type(condition).__name__}")
-            must.append(self.edge.HasIdCondition(set(condition.has_id)))
-        return self.edge.Filter(must=must)
+        must = [self._condition(c) for c in where.must or []]
+        should = [self._condition(c) for c in where.should or []]
+        return self.edge.Filter(must=must or None, should=should or None)
+
+    def _condition(self, condition: Any) -> Any:
+        """A qdrant-client condition as Edge's: ids, an integer range, or a match of any value."""
+        e = self.edge
+        if getattr(condition, "has_id", None) is not None:
+            return e.HasIdCondition(set(condition.has_id))
+        key = getattr(condition, "key", None)
+        if key is not None and condition.range is not None:
+            r = condition.range
+            return e.FieldCondition(key, range=e.RangeFloat(gte=r.gte, gt=r.gt, lte=r.lte, lt=r.lt))
+        if key is not None and getattr(condition.match, "any", None) is not None:
+            return e.FieldCondition(key, match=e.MatchAny(list(condition.match.any)))
+        raise NotImplementedError(f"qa's Edge bridge has no {type(condition).__name__}")
 
     def close(self) -> None:
         with self._lock:

@@ -29,6 +29,7 @@ from qa.store.qdrant.layout import (
     scroll_all,
 )
 from qa.store.qdrant.location import QdrantLocation, build_of
+from qa.store.scope import Scope
 from qa.units import SENTENCE
 
 
@@ -145,9 +146,11 @@ class QdrantStore:
 
     # -------------------------------------------------------------- Store
 
-    def dense_top(self, qvec: np.ndarray, k: int) -> UnitHits:
+    def dense_top(self, qvec: np.ndarray, k: int, within: Scope | None = None) -> UnitHits:
         k = min(k, self._passage_units)
-        if k < 1:
+        if within is not None and self.conn.local and not self.where.edge and k >= 1:
+            return self._dense_in_memory(qvec, k, within)
+        if k < 1 or (within is not None and not within.passages):
             empty = np.zeros(0, dtype=np.int64)
             return UnitHits(empty, np.zeros(0, dtype=np.float32), empty)
         found = self.conn.call(
@@ -155,6 +158,9 @@ class QdrantStore:
             self.collections["units"],
             query=np.asarray(qvec, dtype=np.float32).tolist(),
             using=DENSE_PASSAGE,
+            query_filter=None
+            if within is None
+            else _ranges("owner", within.passages, within.units),
             limit=k,
             with_payload=False,
             with_vectors=False,
@@ -165,23 +171,52 @@ class QdrantStore:
         owners = np.searchsorted(self._starts, rows, side="right") - 1
         return UnitHits(rows, scores, owners.astype(np.int64))
 
-    def keyword(self, field: Field, terms: Sequence[str]) -> _Keyword:
+    def _dense_in_memory(self, qvec: np.ndarray, k: int, within: Scope) -> UnitHits:
+        """Exact dense search over the scope's units, for qdrant-client's local mode.
+
+        Local mode checks a filter in Python for every point of the
+        collection, so a filtered search costs several unfiltered ones; its
+        vectors are in this process anyway, and scoring just the scope's
+        (one read of their rows) costs less than the filter alone.
+        """
+        spans = [np.arange(a, b, dtype=np.int64) for a, b in within.units]
+        rows = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+        rows = rows[self._kinds[rows] <= SENTENCE]
+        if not len(rows):
+            empty = np.zeros(0, dtype=np.int64)
+            return UnitHits(empty, np.zeros(0, dtype=np.float32), empty)
+        sims = self.vectors(rows) @ np.asarray(qvec, dtype=np.float32)
+        k = min(k, len(rows))
+        best = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        best = best[np.argsort(-sims[best], kind="stable")]
+        owners = np.searchsorted(self._starts, rows[best], side="right") - 1
+        return UnitHits(rows[best], sims[best].astype(np.float32), owners.astype(np.int64))
+
+    def keyword(self, field: Field, terms: Sequence[str], within: Scope | None = None) -> _Keyword:
         if field is Field.SENTENCE:
-            return self.sentences(terms)
+            return self.sentences(terms, within)
         n = len(self.faqs) if field is Field.FAQ else len(self.passages)
         name = self.collections["faqs" if field is Field.FAQ else "passages"]
         ids = self._terms[field]
         keyword = _Keyword(self.conn, name, bm25.query(terms, ids), n)
         keyword.columns = [ids.get(t) for t in terms]
+        if within is not None:
+            keep = within.faq_mask(n) if field is Field.FAQ else within.passage_mask(n)
+            keyword.scope(_paths(within.paths, np.flatnonzero(keep)), keep)
         return keyword
 
-    def sentences(self, terms: Sequence[str]) -> _Sentences:
-        return _Sentences(
+    def sentences(self, terms: Sequence[str], within: Scope | None = None) -> _Sentences:
+        found = _Sentences(
             self.conn,
             self.collections["sentences"],
             bm25.query(terms, self._terms[Field.SENTENCE]),
             self.first_sentence,
         )
+        if within is not None:
+            first = self.first_sentence
+            rows = [(int(first[a]), int(first[b])) for a, b in within.passages]
+            found.scope(_ranges("passage", within.passages, rows), within.passage_mask(found.n))
+        return found
 
     def vocabulary(self, field: Field) -> frozenset[str]:
         return self._vocab[field]
@@ -231,11 +266,19 @@ class _Keyword:
         self.complete = not vector[0]  # every positive score is in ``known``
         # The query's terms as sparse indices, in the order given (for matched()).
         self.columns: list[int | None] = []
+        self.within: Any = None  # the scope's filter, for top()
+        self.keep: np.ndarray | None = None  # the scope's ids, as a mask
+
+    def scope(self, where: Any, keep: np.ndarray) -> None:
+        """Search only the points ``where`` selects (``keep``: the same, as an id mask)."""
+        self.within, self.keep = where, keep
+        if not keep.any():  # nothing in scope: no request can find anything
+            self.complete = True
 
     def _query(self, limit: int, ids: Sequence[int] | None = None) -> list[Any]:
         from qdrant_client import models
 
-        where = None
+        where = self.within
         if ids is not None:
             where = models.Filter(must=[models.HasIdCondition(has_id=list(ids))])
         return list(
@@ -253,7 +296,10 @@ class _Keyword:
 
     def top(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self.complete or k < 1:
-            positive = [(i, v) for i, v in self.known.items() if v > 0]
+            keep = self.keep
+            positive = [
+                (i, v) for i, v in self.known.items() if v > 0 and (keep is None or keep[i])
+            ]
             best = sorted(positive, key=lambda kv: -kv[1])[: max(k, 0)]
         else:
             best = [(int(p.id), float(p.score)) for p in self._query(k)]
@@ -317,6 +363,7 @@ class _Sentences(_Keyword):
             using=SPARSE,
             group_by="passage",
             group_size=1,
+            query_filter=self.within,
             limit=k,
             with_payload=False,
         ).groups
@@ -366,6 +413,36 @@ class _Sentences(_Keyword):
         for point in found:
             p = int(point.payload["passage"])
             self.per_passage[p][int(point.id) - int(first[p])] = point.score
+
+
+# Up to this many ids, a scope is sent as the ids themselves: local mode checks
+# ids far faster than payload values, and a server answers both from an index.
+# Past it, by payload (passage number or file name), so requests stay small.
+MAX_FILTER_IDS = 20_000
+
+
+def _ranges(key: str, spans: Sequence[tuple[int, int]], ids: Sequence[tuple[int, int]]) -> Any:
+    """Points whose integer payload ``key`` lies in one of ``spans`` (``[start, end)``),
+    which are the points with ids in the ranges ``ids``."""
+    from qdrant_client import models
+
+    if sum(b - a for a, b in ids) <= MAX_FILTER_IDS:
+        listed = [i for a, b in ids for i in range(a, b)]
+        return models.Filter(must=[models.HasIdCondition(has_id=listed)])  # type: ignore[arg-type]
+    return models.Filter(
+        should=[models.FieldCondition(key=key, range=models.Range(gte=a, lt=b)) for a, b in spans]
+    )
+
+
+def _paths(paths: Sequence[str], ids: np.ndarray) -> Any:
+    """Records whose document is one of ``paths``, which are the records ``ids``."""
+    from qdrant_client import models
+
+    if len(ids) <= MAX_FILTER_IDS:
+        return models.Filter(must=[models.HasIdCondition(has_id=[int(i) for i in ids])])  # type: ignore[arg-type]
+    return models.Filter(
+        must=[models.FieldCondition(key="path", match=models.MatchAny(any=list(paths)))]
+    )
 
 
 def _check_manifest(where: QdrantLocation, manifest: dict[str, Any]) -> dict[str, Any]:

@@ -163,13 +163,16 @@ class QdrantWriter:
             conn.call(
                 "create_collection", names[part], vectors_config={}, sparse_vectors_config=sparse
             )
-        if not conn.local:  # sentences are filtered and grouped by their passage
-            conn.call(
-                "create_payload_index",
-                names["sentences"],
-                field_name="passage",
-                field_schema=models.PayloadSchemaType.INTEGER,
-            )
+        if not conn.local:
+            # Sentences are filtered and grouped by their passage; asking within
+            # documents filters units by their passage and records by their file.
+            for part, key, schema in (
+                ("sentences", "passage", models.PayloadSchemaType.INTEGER),
+                ("units", "owner", models.PayloadSchemaType.INTEGER),
+                ("passages", "path", models.PayloadSchemaType.KEYWORD),
+                ("faqs", "path", models.PayloadSchemaType.KEYWORD),
+            ):
+                conn.call("create_payload_index", names[part], field_name=key, field_schema=schema)
         for name in names.values():
             conn.fast_writes(name)
 
