@@ -304,7 +304,16 @@ class Retriever:
             # declined gives way to the question alone, as asked.
             ranking, read_as = readings.alone, text
             decision = self._decide(ranking, text, own_words)
-        if not decision.answered:
+        match = match_faq(
+            self.store,
+            self.scorer,
+            ranking.qvec,
+            ranking.words,
+            text,
+            top_passage=ranking[0].id,
+            in_scope=decision.in_scope,
+        )
+        if not decision.answered and match is None:
             return Answer(
                 text,
                 False,
@@ -317,7 +326,6 @@ class Retriever:
                 readings=readings,
                 missing=missing,
             )
-        match = match_faq(self.store, self.scorer, ranking.qvec, ranking.words, text)
         faq = None
         if match is not None:
             f = self.store.faqs[match.id]
