@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from qa.errors import QAError
 from qa.rank.scoring import HIGH_CONFIDENCE
 from qa.retrieve import Retriever
@@ -43,6 +45,9 @@ class EvalReport:
     answered_in_scope: float = 0.0
     faq_labelled: int = 0
     faq_accuracy: float | None = None
+    # Plain cosine of the question and each FAQ pair's question, the best pair
+    # taken and always shown: the floor an FAQ matcher must beat.
+    faq_qq_floor: float | None = None
     faq_false_matches: int = 0
     faq_unlabelled: int = 0
     declined: dict[str, float] = field(default_factory=dict)
@@ -71,6 +76,11 @@ class EvalReport:
         ]
         if self.faq_accuracy is not None:
             lines.append(f"FAQ accuracy          {_frac(self.faq_accuracy, self.faq_labelled)}")
+            if self.faq_qq_floor is not None:
+                lines.append(
+                    f"  floor: plain question-to-question cosine "
+                    f"{_frac(self.faq_qq_floor, self.faq_labelled)}"
+                )
             lines.append(
                 f"FAQ shown, none right {self.faq_false_matches} of {self.faq_unlabelled} "
                 "in-scope questions without an FAQ label"
@@ -176,7 +186,8 @@ def _hit(text: str, needles: list[str]) -> bool:
 def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalReport:
     """Ask every question and compare with its labels."""
     report = EvalReport(questions=len(questions))
-    hits1 = hits5 = answered = faq_right = 0
+    hits1 = hits5 = answered = faq_right = faq_floor = 0
+    faq_questions = _faq_question_vectors(retriever)
     rr = 0.0
     declined: Counter[str] = Counter()
     # (confidence shown, right answer, in scope) for every question.
@@ -212,10 +223,12 @@ def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalRepor
             report.misses.append(Miss(q, "wrong passage", ranked[0].text if ranked else ""))
         if "faq_any" in row:
             labels = row.get("faq_any")
-            got = _faq_position(retriever, answer)
+            got = _faq_position(retriever, answer.faq, row.get("doc"))
             if labels:
                 report.faq_labelled += 1
                 faq_right += got in labels
+                nearest = retriever.faqs[int(np.argmax(faq_questions @ _vector(retriever, q)))]
+                faq_floor += _faq_position(retriever, nearest, row.get("doc")) in labels
                 if got not in labels:
                     report.misses.append(
                         Miss(
@@ -238,6 +251,7 @@ def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalRepor
     report.answered_in_scope = answered / n
     if report.faq_labelled:
         report.faq_accuracy = faq_right / report.faq_labelled
+        report.faq_qq_floor = faq_floor / report.faq_labelled
     report.declined = {k: declined[k] / c for k, c in report.out_of_scope.items()}
     report.reliability = reliability_table([(c, right) for c, right, _ in confidences])
     _confidence_figures(report, confidences)
@@ -279,15 +293,29 @@ def auroc(positives: list[float], negatives: list[float]) -> float | None:
     return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
-def _faq_position(retriever: Retriever, answer: Any) -> int | None:
-    """Index of the answer's FAQ pair among its document's FAQs."""
-    if answer.faq is None:
+def _faq_position(retriever: Retriever, pair: Any, doc: str | None = None) -> int | None:
+    """Index of an FAQ pair (shown, or a stored record) among its document's FAQs.
+
+    A question labelled with its ``doc`` counts only that document's pairs.
+    """
+    if pair is None or (doc and pair.doc != doc):
         return None
-    same_doc = [f for f in retriever.faqs if f.doc == answer.faq.doc]
+    same_doc = [f for f in retriever.faqs if f.doc == pair.doc]
     for i, f in enumerate(same_doc):
-        if f.question == answer.faq.question:
+        if f.question == pair.question:
             return i
     return None
+
+
+def _faq_question_vectors(retriever: Retriever) -> np.ndarray:
+    """The stored vector of each FAQ pair's question (its first unit)."""
+    rows = np.array([f.units[0] for f in retriever.faqs], dtype=np.int64)
+    return retriever.store.vectors(rows) if len(rows) else np.zeros((0, 1), np.float32)
+
+
+def _vector(retriever: Retriever, question: str) -> np.ndarray:
+    text, _ = retriever._question_text(question)
+    return retriever.embedder.encode([text or question])[0]
 
 
 def reliability_table(

@@ -354,7 +354,15 @@ class Retriever:
                 readings=readings,
                 missing=missing,
             )
-        match = match_faq(self.store, self.scorer, ranking.qvec, ranking.words, text)
+        match = match_faq(
+            self.store,
+            self.scorer,
+            ranking.qvec,
+            ranking.words,
+            text,
+            top_passage=ranking[0].id,
+            in_scope=decision.in_scope,
+        )
         faq = None
         if match is not None:
             f = self.store.faqs[match.id]

@@ -6,14 +6,13 @@ the confidence) -> ``best_sentence`` and ``match_faq`` (what to show).
 """
 
 from qa.rank.candidate import AnswerSignals, Candidate, Ranking, Words
-from qa.rank.faq import FAQ_SHOW, FAQMatch, match_faq
+from qa.rank.faq import FAQMatch, match_faq
 from qa.rank.gather import coverage, gather, question_words
 from qa.rank.rules import names_every_word
 from qa.rank.scoring import Decision, Linear, Scorer, answer_signals, as_row, percent
 from qa.rank.sentence import best_sentence, runner_up
 
 __all__ = [
-    "FAQ_SHOW",
     "AnswerSignals",
     "Candidate",
     "Decision",

@@ -1,95 +1,284 @@
-"""Matching a question to the corpus's FAQ pairs."""
+"""Matching a question to the corpus's FAQ pairs: a task of its own.
+
+Matching a user's question to an FAQ pair is mostly telling whether two
+short questions mean the same thing, and sometimes whether the pair's answer
+answers a question its own question does not ask ("How many countries took
+part?" against "What is the purpose of the meeting?", whose answer says 30
+countries).  The passage ranker, fitted on question-to-paragraph pairs, is
+one signal here among the question-to-question ones.
+
+Two fitted models, both in ``faq.json`` (``qa/fit/faq.py`` writes it from
+FAQ data, out of fold by article):
+
+- a linear ranker over each pair's signals (:data:`SIGNALS`), fitted on
+  pairwise preferences (the right pair over each other pair);
+- a "show this pair or none" model over the best pair's signals and its lead
+  over the runner-up, fitted on questions some pair answers and questions
+  none does (on-topic ones the passages answer, and off-topic ones).
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 
-from qa.rank.answerable import wanted
-from qa.rank.candidate import Candidate, Ranking, Words
-from qa.rank.gather import add_gaps, add_match, coverage
+from qa.rank.answerable import passage_coverage, type_missing, wanted
+from qa.rank.candidate import Words
+from qa.rank.gather import add_gaps, add_match, coverage, question_words
 from qa.rank.scoring import Scorer
 from qa.store.base import Field, Store
 from qa.store.scope import faq_ids
-from qa.units import FAQ_ANSWER, FAQ_PAIR, FAQ_QUESTION
+from qa.text import terms
+from qa.units import FAQ_ANSWER, FAQ_PAIR, FAQ_QUESTION, WINDOW
 
-# An FAQ pair is shown when its section more likely covers the question than not.
-FAQ_SHOW = 0.5
+MODEL_FILE = Path(__file__).with_name("faq.json")
+
+# Each pair's signals, in the order the ranker's weights are stored.
+SIGNALS = (
+    "qq",  # cosine of the question and the pair's question
+    "qa",  # ... and the pair's answer
+    "qp",  # ... and the question and answer together
+    "qq_gap",  # each cosine minus the best pair's
+    "qa_gap",
+    "qp_gap",
+    "bm25_rel",  # BM25 over the pair's question and answer, over the best pair's
+    "q_match",  # rarity-weighted share of the question's words in the pair's question
+    "a_match",  # ... in the pair's answer
+    "kind_clash",  # both ask for a kind of answer (a name, a date), and not the same
+    "kind_unasked",  # the pair's question asks for a kind of answer, the question for none
+    "type_missing",  # the question asks for a number, date or name the answer does not hold
+    "missing_info",  # how rare the rarest question word is that the pair does not write
+    "pair_extra",  # rarity-weighted share of the pair's question's words the question lacks
+    "passage_agree",  # cosine of the pair's answer and the best passage
+    "ranker",  # the passage ranker's score of the pair as a tiny corpus
+)
+
+# What the show model reads of the best pair, beside its signals.
+SHOW_SIGNALS = (*SIGNALS, "score", "lead", "coverage", "info_coverage", "passage_in_scope")
 
 
 @dataclass(frozen=True, slots=True)
 class FAQMatch:
-    """The FAQ pair that answers a question, and how likely its section covers it."""
+    """The FAQ pair that answers a question, and how likely it is the right one."""
 
     id: int
     probability: float
 
 
-def match_faq(
-    store: Store, scorer: Scorer, qvec: np.ndarray, words: Words, text: str = ""
-) -> FAQMatch | None:
-    """The FAQ pair that answers the question, if one does.
+@dataclass(frozen=True)
+class FAQModel:
+    """The fitted FAQ ranker and show model (``faq.json``)."""
 
-    The FAQ section is scored as a small corpus of its own, with the same
-    fitted ranker and in-scope model as the passages: its best pair is
-    shown when that model finds it more likely than not that the FAQ
-    section covers the question.  No FAQ-specific parameter is fitted.
-    Given the question's ``text``, the model's answer-level checks read the
-    best pair's answer as the passage's best sentence, and a pair whose
-    question asks for another kind of answer (a name, a date, a number)
-    than the user's is not shown.
+    rank_weights: np.ndarray
+    show_weights: np.ndarray
+    show_bias: float
+    show_mean: np.ndarray
+    show_scale: np.ndarray
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> FAQModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(data["signals"]) != SIGNALS or tuple(data["show"]["signals"]) != SHOW_SIGNALS:
+            raise ValueError(f"{path}: fitted on other signals; rerun `make fit`")
+        show = data["show"]
+        return cls(
+            rank_weights=np.asarray(data["rank"]["weights"], dtype=np.float64),
+            show_weights=np.asarray(show["weights"], dtype=np.float64),
+            show_bias=float(show["bias"]),
+            show_mean=np.asarray(show["mean"], dtype=np.float64),
+            show_scale=np.asarray(show["scale"], dtype=np.float64),
+            threshold=float(show["threshold"]),
+        )
+
+    @staticmethod
+    @cache
+    def default() -> FAQModel:
+        return FAQModel.load()
+
+    def scores(self, signals: np.ndarray) -> np.ndarray:
+        return signals @ self.rank_weights
+
+    def probability(self, row: np.ndarray) -> float:
+        z = ((row - self.show_mean) / self.show_scale) @ self.show_weights + self.show_bias
+        return float(1.0 / (1.0 + np.exp(-z)))
+
+
+PairTerms = tuple[list[set[str]], list[set[str]], list[Words]]
+_PAIR_TERMS: dict[str, PairTerms] = {}  # by build id: a build's pairs never change
+
+
+def _pair_terms(store: Store) -> PairTerms:
+    """Each pair's question terms, answer terms and question words (once per build)."""
+    found = _PAIR_TERMS.get(store.build_id)
+    if found is None:
+        faqs = store.faqs
+        found = (
+            [set(terms(f.question)) for f in faqs],
+            [set(terms(f.answer)) for f in faqs],
+            [question_words(f.question) for f in faqs],
+        )
+        if len(_PAIR_TERMS) >= 4:
+            _PAIR_TERMS.clear()
+        _PAIR_TERMS[store.build_id] = found
+    return found
+
+
+def _match(words: Words, have: set[str]) -> float:
+    total = sum(info for _, info in words)
+    return sum(info for term, info in words if term in have) / total if total else 0.0
+
+
+def faq_signals(
+    store: Store,
+    scorer: Scorer,
+    qvec: np.ndarray,
+    words: Words,
+    text: str,
+    top_passage: int | None = None,
+) -> np.ndarray:
+    """The FAQ pairs' signals for one question (:data:`SIGNALS`).
+
+    One row per pair a question may match (:func:`qa.store.scope.faq_ids`:
+    every pair, or those of the documents asked within), in that order.
     """
-    faqs = store.faqs
-    ids = list(faq_ids(store))  # every pair, or those of the documents asked within
-    if not ids:
-        return None
+    ids = list(faq_ids(store))
+    faqs = [store.faqs[i] for i in ids]
+    starts = np.array([f.units[0] for f in faqs], dtype=np.int64)
+    rows = np.concatenate([np.arange(s, s + 3) for s in starts])
+    kinds = store.kinds(rows).reshape(-1, 3)
+    if not ((kinds[:, 0] == FAQ_QUESTION).all() and (kinds[:, 1] == FAQ_ANSWER).all()):
+        raise ValueError("FAQ units are not stored as question, answer, pair")
+    vectors = store.vectors(rows).reshape(len(faqs), 3, -1)
+    sims = vectors @ qvec
+    qq, qa, qp = sims[:, 0], sims[:, 1], sims[:, 2]
+    assert (kinds[:, 2] == FAQ_PAIR).all()
+
     vocab = store.vocabulary(Field.FAQ)
     known = [t for t, _ in words if t in vocab]
     query = store.keyword(Field.FAQ, known)
     bm25 = query.scores(ids)
     top_bm25 = float(bm25.max())
+    bm25_rel = bm25 / top_bm25 if top_bm25 > 0 else np.zeros(len(faqs))
+
+    every_q, every_a, every_words = _pair_terms(store)
+    q_terms = [every_q[i] for i in ids]
+    a_terms = [every_a[i] for i in ids]
+    pair_words = [every_words[i] for i in ids]
+    mine = {t for t, _ in words}
+    asks = wanted(text)
+    kinds_asked = [wanted(f.question) for f in faqs]
+    clash = np.array([float(bool(k and asks) and k != asks) for k in kinds_asked])
+    unasked = np.array([float(bool(k) and not asks) for k in kinds_asked])
+
+    agree = np.zeros(len(faqs))
+    if top_passage is not None:
+        start, end = store.passages[top_passage].units
+        prow = np.arange(start, end)
+        windows = store.vectors(prow[store.kinds(prow) == WINDOW])
+        if len(windows):
+            agree = (vectors[:, 1] @ windows.T).max(axis=1)
+
+    # The passage ranker's view of the FAQ section as a small corpus.
     covered = coverage(words, vocab)
-    rows: list[dict[str, float]] = []
-    for n, i in enumerate(ids):
-        start, end = faqs[i].units
-        rows_range = np.arange(start, end)
-        sims = store.vectors(rows_range) @ qvec
-        kinds = list(store.kinds(rows_range))
-        relative = float(bm25[n]) / top_bm25 if top_bm25 > 0 else 0.0
-        rows.append(
-            {
-                "dense": float(sims[kinds.index(FAQ_PAIR)]),
-                "dense_plain": float(sims[kinds.index(FAQ_PAIR)]),
-                "dense_sentence": float(
-                    max(sims[kinds.index(FAQ_QUESTION)], sims[kinds.index(FAQ_ANSWER)])
-                ),
-                "bm25_rel": relative,
-                "bm25_sentence_rel": relative,
-                **covered,
-            }
-        )
-    add_gaps(rows)
-    add_match(rows, words, vocab, query.matched(ids))
-    empty = np.zeros(0, dtype=np.float32)
-    ranked = [
-        Candidate(
-            id=i, score=scorer.rank.value(row), sims=empty, kinds=empty, sentence_bm25=empty, **row
-        )  # fmt: skip
-        for i, row in zip(ids, rows, strict=True)
+    old: list[dict[str, float]] = [
+        {
+            "dense": float(qp[i]),
+            "dense_plain": float(qp[i]),
+            "dense_sentence": float(max(qq[i], qa[i])),
+            "bm25_rel": float(bm25_rel[i]),
+            "bm25_sentence_rel": float(bm25_rel[i]),
+            **covered,
+        }
+        for i in range(len(faqs))
     ]
-    ranked.sort(key=lambda c: -c.score)
-    # FAQ rankings have no agreement or runner-up signals (0 and the second pair).
-    best = faqs[ranked[0].id]
-    ranking = Ranking(ranked, qvec, words, question=text, passage=f"{best.question} {best.answer}")
-    ranking.sentences[0] = best.answer
-    probability = scorer.covers(ranking)
-    if probability < FAQ_SHOW:
+    add_gaps(old)
+    add_match(old, words, vocab, query.matched(ids))
+    ranker = np.array([scorer.rank.value(r) for r in old])
+
+    return np.column_stack(
+        [
+            qq,
+            qa,
+            qp,
+            qq - qq.max(),
+            qa - qa.max(),
+            qp - qp.max(),
+            bm25_rel,
+            [_match(words, t) for t in q_terms],
+            [_match(words, t) for t in a_terms],
+            clash,
+            unasked,
+            [type_missing(text, f.answer) if text else 0.0 for f in faqs],
+            [passage_coverage(words, f"{f.question} {f.answer}")[0] for f in faqs],
+            [_match(w, set(t for t, _ in w) - mine) for w in pair_words],
+            agree,
+            ranker,
+        ]
+    ).astype(np.float64)
+
+
+def show_row(
+    signals: np.ndarray,
+    scores: np.ndarray,
+    words: Words,
+    vocab: frozenset[str],
+    in_scope: float,
+) -> tuple[int, np.ndarray]:
+    """The show model's input for the best pair: its signals, score and lead.
+
+    ``in_scope`` is the passage models' probability that the articles cover
+    the question.
+    """
+    order = np.argsort(-scores, kind="stable")
+    best = int(order[0])
+    lead = float(scores[best] - scores[order[1]]) if len(order) > 1 else 1.0
+    covered = coverage(words, vocab)
+    row = np.concatenate(
+        [
+            signals[best],
+            [scores[best], lead, covered["coverage"], covered["info_coverage"], in_scope],
+        ]
+    )
+    return best, row
+
+
+def match_faq(
+    store: Store,
+    scorer: Scorer,
+    qvec: np.ndarray,
+    words: Words,
+    text: str = "",
+    top_passage: int | None = None,
+    in_scope: float = 0.0,
+    model: FAQModel | None = None,
+) -> FAQMatch | None:
+    """The FAQ pair that answers the question, if one does.
+
+    Args:
+        store: Where the FAQ pairs and their vectors are.
+        scorer: The passage models (one of the pair's signals).
+        qvec: The question's vector.
+        words: The question's content words.
+        text: The question, for the kind of answer it asks for.
+        top_passage: The best passage's id, when the passages answered:
+            a pair whose answer says what that passage says is likelier.
+        in_scope: The passage models' probability that the articles cover
+            the question.
+        model: The fitted FAQ models (``faq.json`` when not given).
+    """
+    ids = list(faq_ids(store))
+    if not ids:
         return None
-    # A pair answers the question its own question asks: one asking "who"
-    # ("Who is leading the coalition?") is no answer to "What is the
-    # coalition?" or "What comes next for it?", however alike the words.
-    asks = wanted(best.question)
-    if text and asks and asks != wanted(text):
+    model = model or FAQModel.default()
+    signals = faq_signals(store, scorer, qvec, words, text, top_passage)
+    scores = model.scores(signals)
+    best, row = show_row(signals, scores, words, store.vocabulary(Field.FAQ), in_scope)
+    probability = model.probability(row)
+    if probability < model.threshold:
         return None
-    return FAQMatch(ranked[0].id, probability)
+    return FAQMatch(ids[best], probability)

@@ -1,0 +1,54 @@
+"""The FAQ matcher: its fitted file, and its figures against plain question-to-question cosine."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa.embed import Embedder
+from qa.evaluate import evaluate, read_questions
+from qa.rank.faq import MODEL_FILE, SHOW_SIGNALS, SIGNALS, FAQModel
+
+ROOT = Path(__file__).resolve().parents[2]
+OWN_FAQ = ROOT / "tests" / "data" / "faq"
+
+
+def test_fitted_file_names_its_signals_and_data() -> None:
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    assert data["signals"] == list(SIGNALS) and data["show"]["signals"] == list(SHOW_SIGNALS)
+    FAQModel.load()  # the weights fit the signals
+    provenance = data["provenance"]
+    assert provenance["command"] and provenance["scores"]
+    for item in provenance["data"]:
+        path = ROOT / item["path"]
+        if path.exists():  # ../shared is not in every checkout
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            assert digest == item["sha256"], f"{item['path']} changed: rerun scripts/fit_faq.py"
+
+
+@pytest.fixture(scope="module")
+def own_faq(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> qa.Retriever:
+    index = tmp_path_factory.mktemp("own-faq") / "index"
+    qa.build(str(OWN_FAQ), str(index))
+    return qa.Retriever(index, embedder)
+
+
+def test_own_faq_set_floor(own_faq: qa.Retriever) -> None:
+    # Measured 47/67 (0.701) in sample, 0.627 out of fold; plain question-to-question
+    # cosine gets 51/67, and the target of beating it is not met yet (docs/retrieval.md).
+    # Before the FAQ matcher had its own models: 31/67.
+    report = evaluate(own_faq, read_questions(OWN_FAQ / "questions.jsonl"))
+    assert report.faq_labelled == 67
+    assert report.faq_accuracy is not None and report.faq_accuracy >= 0.68
+    assert report.faq_qq_floor is not None and report.faq_qq_floor > 0.7
+    assert report.declined["off_topic"] == 1.0
+
+
+def test_no_faq_pair_beside_a_declined_question(own_faq: qa.Retriever) -> None:
+    # An unknown ferry is not the library's business, however near an FAQ question's words.
+    answer = own_faq.ask("When does the Quendale ferry leave Brindlemoor harbour?")
+    assert not answer.answered and answer.faq is None
