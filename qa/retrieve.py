@@ -28,6 +28,7 @@ from qa.rank import (
     names_every_word,
     question_words,
 )
+from qa.rank.aliases import CorpusAliases
 from qa.rank.answerable import missing_note, missing_words
 from qa.store import FAQRecord, PassageRecord, Store, open_store
 from qa.store.base import Field
@@ -281,7 +282,8 @@ class Retriever:
                 reply=smalltalk.reply(chat, self.titles, examples),
             )
         ranking = self.rank(text)
-        missing = missing_words(text, self.store.vocabulary(Field.PASSAGE))
+        # "Not mentioned" only when no other name of the word is in the articles either.
+        missing = self.aliases.unnamed(missing_words(text, self.store.vocabulary(Field.PASSAGE)))
         own_words = ranking.words
         readings = None
         read_as = text
@@ -346,6 +348,11 @@ class Retriever:
         if not decision.answered and names_every_word(self.store, ranking.top, text, own_words):
             decision = self.scorer.decide(ranking, named=True)
         return decision
+
+    @cached_property
+    def aliases(self) -> CorpusAliases:
+        """Which names of the corpus name a word it lacks (read on first use)."""
+        return CorpusAliases(self.store, self.embedder)
 
     @cached_property
     def titles(self) -> tuple[str, ...]:
