@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from qa import smalltalk
+from qa.calibrate import calibrated
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.followup import FollowupModel, Readings, read_with_history
@@ -159,7 +160,8 @@ class Retriever:
         self.manifest = self.store.manifest
         self.embedder = embedder or Embedder(str(self.manifest.get("model", "")))
         self._check()
-        self.scorer = scorer or Scorer.default()
+        # The confidence as `qa calibrate` refit it for this index, if it was.
+        self.scorer = scorer or calibrated(Scorer.default(), self.store)
         self.followups = followups or FollowupModel.default()
         # Load the word-form and word-frequency tables now, not at the first question.
         information(stems(["said"])[0])
