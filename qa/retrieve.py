@@ -70,8 +70,8 @@ class Answer:
     ``answered`` is False when nothing in the corpus matches well enough;
     then ``passage`` is None and ``suggestions`` holds the nearest topics.
     ``read_as`` is the text that was searched: the question, with the words
-    borrowed from the conversation in brackets when it was read as a
-    follow-up.  ``kind`` is ``"answer"`` for a question (answered or
+    borrowed from the conversation after it ("… (with: ceasefire, Ukraine)")
+    when it was read as a follow-up.  ``kind`` is ``"answer"`` for a question (answered or
     declined) and ``"smalltalk"`` for a greeting, thanks or "what can you
     do?"; then ``reply`` holds the bot's reply and ``suggestions`` example
     questions.
@@ -256,7 +256,7 @@ class Retriever:
         Example:
             >>> first = r.ask("What has Ukraine said about a ceasefire?")  # doctest: +SKIP
             >>> r.ask("And Russia?", [first]).read_as  # doctest: +SKIP
-            'And Russia? [ceasefire Ukraine]'
+            'And Russia? (with: ceasefire, Ukraine)'
         """
         text, note = self._question_text(question)
         if not text:
