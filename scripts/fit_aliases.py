@@ -39,6 +39,8 @@ from qa.rank.aliases import PARAMS_FILE, pair_features
 
 DATA = Path(__file__).with_name("data") / "word_pairs.json"
 C = 100.0
+# The share of (one thing, another thing's other name) pairs fit on as not aliases.
+CROSS_SHARE = 0.05
 Pair = tuple[str, str, int, str]  # question word, corpus word, label, relation list
 
 
@@ -62,7 +64,7 @@ def pairs(data: dict) -> tuple[list[Pair], list[Pair]]:
         out += [(a, b, 0, "opposites"), (b, a, 0, "opposites")]
     names = data["names"]
     for (a1, _), (_, b2) in itertools.combinations(names, 2):
-        if rng.random() < 0.05:
+        if rng.random() < CROSS_SHARE:
             out.append((a1, b2, 0, "names"))
     held = [(a, b, int(label), "held_out") for a, b, label in data["held_out"]]
     held_pairs = {frozenset((a, b)) for a, b, *_ in held}

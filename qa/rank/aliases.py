@@ -173,8 +173,14 @@ class CorpusAliases:
         best = int(np.argmax(probs))
         return picked[best] if probs[best] >= self.model.threshold else ""
 
+    def named(self, missing: Sequence[str]) -> dict[str, str]:
+        """The words of ``missing`` that a word of the corpus names, with that word."""
+        if not missing or not self.usable:
+            return {}
+        found = {w: self.alias(w) for w in missing}
+        return {w: a for w, a in found.items() if a}
+
     def unnamed(self, missing: Sequence[str]) -> tuple[str, ...]:
         """The words of ``missing`` that no word of the corpus names either."""
-        if not missing or not self.usable:
-            return tuple(missing)
-        return tuple(w for w in missing if not self.alias(w))
+        named = self.named(missing)
+        return tuple(w for w in missing if w not in named)
