@@ -140,6 +140,8 @@ class CorpusAliases:
         self._names: list[str] | None = None
         self._wl: np.ndarray | None = None
         self._lock = threading.Lock()
+        self._minilm: dict[str, np.ndarray] = {}  # corpus words' MiniLM vectors, as needed
+        self._alias: dict[str, str] = {}  # each question word's answer, once
 
     @property
     def usable(self) -> bool:
@@ -158,6 +160,13 @@ class CorpusAliases:
 
     def alias(self, word: str) -> str:
         """A word of the corpus that names what ``word`` names ("" when none does)."""
+        if word not in self._alias:
+            if len(self._alias) > 100_000:
+                self._alias.clear()
+            self._alias[word] = self._find(word)
+        return self._alias[word]
+
+    def _find(self, word: str) -> str:
         names, wl = self._corpus()
         if not names:
             return ""
@@ -166,9 +175,12 @@ class CorpusAliases:
         picked = [names[i] for i in nearest]
         if word in picked:
             return word
-        enc = self.embedder.encode([word, *picked])
+        new = [w for w in picked if w not in self._minilm]
+        enc = self.embedder.encode([word, *new])
+        self._minilm.update(zip(new, enc[1:], strict=True))
+        others = np.stack([self._minilm[w] for w in picked])
         probs = self.model.probabilities(
-            pair_features(word, picked, q, wl[nearest], enc[1:] @ enc[0])
+            pair_features(word, picked, q, wl[nearest], others @ enc[0])
         )
         best = int(np.argmax(probs))
         return picked[best] if probs[best] >= self.model.threshold else ""
