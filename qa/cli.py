@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -96,6 +97,53 @@ def _eval(args: argparse.Namespace) -> int:
         report = run(load(args.index))
     print(report.to_json() if args.json else report.table())
     return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from qa.calibrate import calibrate, label_questions, label_votes
+    from qa.evaluate import read_questions
+    from qa.feedback import FeedbackLog
+    from qa.rank import Scorer
+    from qa.retrieve import Retriever
+    from qa.store import open_store
+
+    # The shipped confidence, not a calibration already stored: the fit is over it.
+    retriever = Retriever(open_store(args.index), scorer=Scorer.default())
+    skipped = 0
+    if _is_vote_log(args.file):
+        votes, unreadable = FeedbackLog(args.file).read()
+        labelled, skipped = label_votes(retriever, votes)
+        skipped += unreadable
+    else:
+        rows = read_questions(args.file)
+        labelled = label_questions(retriever, rows)
+        skipped = len(rows) - len(labelled)
+    cal = calibrate(retriever, labelled, os.path.basename(args.file))
+    if args.json:
+        print(json.dumps(dataclasses.asdict(cal), indent=1))
+        return 0
+    assert cal.before is not None and cal.after is not None
+    print(
+        f"calibrated on {cal.labels} answered questions ({cal.right} right; "
+        f"{skipped} declined or not comparable, left out): scale {cal.scale:.3f}, "
+        f"shift {cal.shift:+.3f} (prior worth {cal.prior:g} labels)"
+    )
+    for name, f in (("before", cal.before), ("after", cal.after)):
+        print(
+            f"  {name}: right at High {f['right_at_high']:.3f}, High right "
+            f"{f['high_precision']:.3f} ({f['high_answers']} at High), on these questions"
+        )
+    return 0
+
+
+def _is_vote_log(path: str) -> bool:
+    """A thumbs log (lines with "vote") rather than a question file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = next((line for line in f if line.strip()), "")
+        return isinstance(row := json.loads(first), dict) and "vote" in row
+    except (OSError, ValueError):
+        return False  # read_questions says what is wrong with it
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -198,6 +246,18 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--model", default=DEFAULT_MODEL, help="model for --corpus builds")
     e.add_argument("--json", action="store_true", help="print every figure and miss as JSON")
     e.set_defaults(run=_eval)
+
+    c = sub.add_parser(
+        "calibrate",
+        help="refit the shown confidence (only) on your own labelled questions or thumbs log",
+    )
+    c.add_argument(
+        "file",
+        help="questions as `qa eval` reads them, or the chat's thumbs log (feedback.jsonl)",
+    )
+    c.add_argument("--index", default="index", help="the index folder (default: index)")
+    c.add_argument("--json", action="store_true", help="print the fit as JSON")
+    c.set_defaults(run=_calibrate)
 
     w = sub.add_parser("show", help="print how qa reads one file: title, headings, FAQ pairs")
     w.add_argument("file", help="a .txt, .md, .html, .htm, .pdf or .docx file")

@@ -61,6 +61,8 @@ class EvalReport:
     high_precision: float | None = None  # the share of those that are right
     high_right: float = 0.0  # share of in-scope questions answered right that sure
     high_out_of_scope: int = 0  # out-of-scope questions answered that sure
+    right_answers: int = 0  # in-scope questions answered with their right passage
+    high_right_answers: int = 0  # of those, shown with confidence >= HIGH_CONFIDENCE
     misses: list[Miss] = field(default_factory=list)
 
     def to_json(self) -> str:
@@ -93,6 +95,9 @@ class EvalReport:
                 f"right, of answers with {high}  {_frac(self.high_precision, self.high_answers)}"
             )
         lines.append(f"in scope, right with {high}  {_frac(self.high_right, self.in_scope)}")
+        if self.right_answers:
+            share = self.high_right_answers / self.right_answers
+            lines.append(f"right answers with {high}  {_frac(share, self.right_answers)}")
         if self.out_of_scope:
             lines.append(
                 f"out of scope, answered with {high}  {self.high_out_of_scope} of "
@@ -268,6 +273,8 @@ def _confidence_figures(report: EvalReport, confidences: list[tuple[float, bool,
     report.high_precision = sum(ok for ok, _ in high) / len(high) if high else None
     report.high_right = sum(ok for ok, _ in high) / max(1, report.in_scope)
     report.high_out_of_scope = sum(not in_scope for _, in_scope in high)
+    report.right_answers = len(right)
+    report.high_right_answers = sum(c >= HIGH_CONFIDENCE for c in right)
 
 
 def auroc(positives: list[float], negatives: list[float]) -> float | None:

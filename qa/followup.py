@@ -174,9 +174,13 @@ def context_words(
 
 
 def read_as(question: str, context: Context) -> str:
-    """How a follow-up is shown to have been read: the question, then the
-    borrowed words in brackets."""
-    return f"{question} [{' '.join(context.surface)}]" if context.surface else question
+    """How a follow-up is shown to have been read, as a person would say it:
+    the question, then the words it borrowed from the conversation.
+
+    >>> read_as("And Russia?", Context([], ("ceasefire", "Ukraine")))
+    'And Russia? (with: ceasefire, Ukraine)'
+    """
+    return f"{question} (with: {', '.join(context.surface)})" if context.surface else question
 
 
 def with_own_coverage(ranking: Ranking, own: Ranking) -> Ranking:

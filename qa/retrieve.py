@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from qa import smalltalk
+from qa.calibrate import calibrated
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.followup import FollowupModel, Readings, read_with_history
@@ -29,6 +30,7 @@ from qa.rank import (
     names_every_word,
     question_words,
 )
+from qa.rank.aliases import CorpusAliases
 from qa.rank.answerable import missing_note, missing_words
 from qa.store import FAQRecord, PassageRecord, Store, open_store
 from qa.store.base import Field
@@ -70,8 +72,8 @@ class Answer:
     ``answered`` is False when nothing in the corpus matches well enough;
     then ``passage`` is None and ``suggestions`` holds the nearest topics.
     ``read_as`` is the text that was searched: the question, with the words
-    borrowed from the conversation in brackets when it was read as a
-    follow-up.  ``kind`` is ``"answer"`` for a question (answered or
+    borrowed from the conversation after it ("… (with: ceasefire, Ukraine)")
+    when it was read as a follow-up.  ``kind`` is ``"answer"`` for a question (answered or
     declined) and ``"smalltalk"`` for a greeting, thanks or "what can you
     do?"; then ``reply`` holds the bot's reply and ``suggestions`` example
     questions.
@@ -160,7 +162,8 @@ class Retriever:
         self.manifest = self.store.manifest
         self.embedder = embedder or Embedder(str(self.manifest.get("model", "")))
         self._check()
-        self.scorer = scorer or Scorer.default()
+        # The confidence as `qa calibrate` refit it for this index, if it was.
+        self.scorer = scorer or calibrated(Scorer.default(), self.store)
         self.followups = followups or FollowupModel.default()
         # Load the word-form and word-frequency tables now, not at the first question.
         information(stems(["said"])[0])
@@ -288,7 +291,7 @@ class Retriever:
         Example:
             >>> first = r.ask("What has Ukraine said about a ceasefire?")  # doctest: +SKIP
             >>> r.ask("And Russia?", [first]).read_as  # doctest: +SKIP
-            'And Russia? [ceasefire Ukraine]'
+            'And Russia? (with: ceasefire, Ukraine)'
         """
         if docs:
             return self.within(docs).ask(question, history)
@@ -318,7 +321,8 @@ class Retriever:
                 reply=smalltalk.reply(chat, self.titles, examples),
             )
         ranking = self.rank(text)
-        missing = missing_words(text, self.store.vocabulary(Field.PASSAGE))
+        # "Not mentioned" only when no other name of the word is in the articles either.
+        missing = self.aliases.unnamed(missing_words(text, self.store.vocabulary(Field.PASSAGE)))
         own_words = ranking.words
         readings = None
         read_as = text
@@ -391,6 +395,11 @@ class Retriever:
         if not decision.answered and names_every_word(self.store, ranking.top, text, own_words):
             decision = self.scorer.decide(ranking, named=True)
         return decision
+
+    @cached_property
+    def aliases(self) -> CorpusAliases:
+        """Which names of the corpus name a word it lacks (read on first use)."""
+        return CorpusAliases(self.store, self.embedder)
 
     @cached_property
     def titles(self) -> tuple[str, ...]:

@@ -309,7 +309,7 @@ def test_a_follow_up_is_answered_from_context_with_read_as(page: Page) -> None:
     assert reply.locator(".qa-passage").count() == 1
     assert "Russia has said it needs answers" in reply.locator(".qa-passage").inner_text()
     read_as = reply.locator(".qa-read-as")
-    assert read_as.is_visible() and read_as.inner_text().startswith("Read as: And Russia? [")
+    assert read_as.is_visible() and read_as.inner_text().startswith("Read as: And Russia? (with: ")
 
 
 def test_an_off_topic_follow_up_is_declined(page: Page) -> None:

@@ -41,7 +41,7 @@ def test_follow_up_borrows_the_previous_turns_words(retriever: qa.Retriever) -> 
     follow = retriever.ask("And Russia?", [first])
     assert follow.answered and follow.passage is not None
     assert "Russia has said it needs answers" in follow.passage.text
-    assert follow.read_as.startswith("And Russia? [") and "ceasefire" in follow.read_as
+    assert follow.read_as.startswith("And Russia? (with: ") and "ceasefire" in follow.read_as
     assert follow.to_dict()["read_as"] == follow.read_as
 
 

@@ -70,7 +70,7 @@ def test_converse_reads_a_follow_up_with_the_conversation(live: LiveIndex, tmp_p
     history, votes, turns = chat.converse(first, [], {}, [])
     assert turns == [first]
     history, votes, turns = chat.converse("And Russia?", history, votes, turns)
-    assert turns[-1].startswith("And Russia? [")
+    assert turns[-1].startswith("And Russia? (with: ")
     assert "Read as: " in history[-1]["content"] and "qa-read-as" in history[-1]["content"]
     # An off-topic follow-up is declined, and shows no "Read as".
     history, votes, turns = chat.converse("How do I bake sourdough bread?", history, votes, turns)
