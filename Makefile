@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test test-fast lint bench audit browser-deps
+.PHONY: install run test test-fast lint bench fit audit browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: install
 
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Refit qa/rank/scoring.json and qa/answer/followup.json on ../shared/eval/squad2-dev.
+fit: install
+	$(PY) -m qa.fit
 
 # Known vulnerabilities in the locked dependencies; needs the network (PyPI's JSON API).
 audit:

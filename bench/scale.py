@@ -40,9 +40,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import qa  # noqa: E402
+from qa.answer import Answer, Passage, Retriever  # noqa: E402
 from qa.embed import Embedder  # noqa: E402
 from qa.evaluate import EvalReport, evaluate, read_questions  # noqa: E402
-from qa.retrieve import Answer, Passage, Retriever  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SQUAD = SHARED / "squad2-dev"

@@ -43,7 +43,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from qa.retrieve import load
+    from qa.answer import load
 
     answer = load(args.index).ask(args.question)
     if args.json:
@@ -71,6 +71,7 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from qa.answer import Retriever, load
     from qa.evaluate import (
         evaluate,
         evaluate_conversations,
@@ -79,7 +80,6 @@ def _eval(args: argparse.Namespace) -> int:
         read_questions,
     )
     from qa.index import build
-    from qa.retrieve import Retriever, load
 
     run: Callable[[Retriever], EvalReport | ConversationReport]
     if is_conversation_file(args.file):

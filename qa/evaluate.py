@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.answer import Answer, Retriever
 from qa.errors import QAError
 from qa.rank.scoring import HIGH_CONFIDENCE
-from qa.retrieve import Retriever
 
 RELIABILITY_BINS = 10
 
@@ -400,7 +400,7 @@ def evaluate_conversations(
     """Ask every turn with the earlier turns' answers as its history."""
     report = ConversationReport(conversations=len(conversations))
     for turns in conversations:
-        history: list[Any] = []
+        history: list[Answer] = []
         for position, turn in enumerate(turns):
             answer = retriever.ask(turn["question"], history)
             right = _turn_right(answer, turn)

@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from qa.answer import Retriever, load
 from qa.embed import DEFAULT_MODEL, Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.index import BuildReport, build, is_current
-from qa.retrieve import Retriever, load
 from qa.store import live_build, live_manifest
 
 

@@ -75,9 +75,8 @@ def create_app(chat: Chat) -> Any:
             question: The question, in plain text.
 
         Returns:
-            {answered, confidence, passage: {text, doc, heading, score, sentence} | null,
-            faq: {question, answer, score} | null, suggestions, note, read_as, kind,
-            reply}; POST /api/ask takes a conversation's history too.
+            ``Answer.to_dict()``: the fields qa/answer/types.py declares (docs/app.md
+            lists them); POST /api/ask takes a conversation's history too.
         """
         return chat.live.get().ask(question).to_dict()
 

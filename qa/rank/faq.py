@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.rank.answerable import wanted
 from qa.rank.candidate import Candidate, Ranking, Words
 from qa.rank.gather import add_gaps, add_match, coverage
-from qa.rank.scoring import Scorer
-from qa.store.base import Field, Store
+from qa.store.base import Field
 from qa.units import FAQ_ANSWER, FAQ_PAIR, FAQ_QUESTION
+
+if TYPE_CHECKING:
+    from qa.rank.ranker import Ranker
 
 # An FAQ pair is shown when its section more likely covers the question than not.
 FAQ_SHOW = 0.5
@@ -25,9 +28,7 @@ class FAQMatch:
     probability: float
 
 
-def match_faq(
-    store: Store, scorer: Scorer, qvec: np.ndarray, words: Words, text: str = ""
-) -> FAQMatch | None:
+def match_faq(ranker: Ranker, qvec: np.ndarray, words: Words, text: str = "") -> FAQMatch | None:
     """The FAQ pair that answers the question, if one does.
 
     The FAQ section is scored as a small corpus of its own, with the same
@@ -39,6 +40,7 @@ def match_faq(
     question asks for another kind of answer (a name, a date, a number)
     than the user's is not shown.
     """
+    store, scorer = ranker.store, ranker.scorer
     faqs = store.faqs
     if not faqs:
         return None

@@ -28,24 +28,11 @@ import numpy as np
 from qa.errors import QAError
 from qa.rank.answerable import answer_checks
 from qa.rank.candidate import AnswerSignals, Candidate, Ranking, signal_names
+from qa.rank.features import RANK
 
 PARAMS_FILE = Path(__file__).with_name("scoring.json")
 
-RANK_FEATURES = (
-    "dense",
-    "dense_sentence",
-    "dense_gap",
-    "dense_sentence_gap",
-    "bm25_rel",
-    "bm25_sentence_rel",
-    "bm25_match",
-    "bm25_sentence_match",
-    "dense_unmatched",
-    "dense_sentence_unmatched",
-    "dense_plain",
-    "dense_plain_gap",
-    "dense_plain_unmatched",
-)
+RANK_FEATURES = RANK  # the registry: qa/rank/features.py
 
 
 # From this confidence on, an answer is shown as "High confidence".

@@ -22,7 +22,7 @@ import pytest
 import qa
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError, QAError, StoreUnavailableError
-from qa.rank import gather, question_words
+from qa.rank import question_words
 from qa.store import Field, live_build, live_manifest, open_store
 
 pytest.importorskip("qdrant_client", reason="the qa[qdrant] extra, which make test installs")
@@ -102,7 +102,7 @@ def test_every_candidate_signal_is_the_folder_stores(
     folder, qdrant = two_stores
     qvec = embedder.encode([question])[0]
     words = question_words(question)
-    a, b = (gather(r.store, r.scorer, qvec, words) for r in (folder, qdrant))
+    a, b = (r.ranker.gather(qvec, words) for r in (folder, qdrant))
     assert [c.id for c in a] == [c.id for c in b]
     for x, y in zip(a, b, strict=True):
         for name in SIGNALS:
