@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qa.embed import DEFAULT_MODEL
 from qa.errors import QAError
@@ -17,6 +18,32 @@ from qa.rank.scoring import percent
 
 if TYPE_CHECKING:
     from qa.evaluate import ConversationReport, EvalReport
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a message comes (tests swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def show_logs(level: int = logging.INFO) -> None:
+    """Show the library's messages on stderr as ``qa: ...`` lines (once per process).
+
+    The library only logs (``logging.getLogger(__name__)``); the command
+    line and the app decide that their user sees them.
+    """
+    logger = logging.getLogger("qa")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("qa: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -270,6 +297,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    show_logs()
     try:
         return int(args.run(args))
     except QAError as exc:

@@ -8,8 +8,8 @@ checks for a newer build and loads it, keeping one loaded model throughout.
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import threading
 import time
 from datetime import datetime
@@ -21,6 +21,8 @@ from qa.embed import DEFAULT_MODEL, Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.index import BuildReport, build, is_current
 from qa.store import live_build, live_manifest
+
+log = logging.getLogger(__name__)
 
 
 class LiveIndex:
@@ -119,13 +121,13 @@ class LiveIndex:
             reason = "the corpus changed since the last build"
             if self._published() is None:
                 reason = "there was no index"
-            print(f"qa: rebuilding the index of {self.corpus}/: {reason}", file=sys.stderr)
+            log.info("rebuilding the index of %s/: %s", self.corpus, reason)
             try:
                 report = self._build()
                 self.notice = f"Rebuilt the index at start: {reason}."
-                print(f"qa: {report.summary()}", file=sys.stderr)
+                log.info("%s", report.summary())
                 for s in report.skipped:
-                    print(f"qa: skipped {s.path}: {s.reason}", file=sys.stderr)
+                    log.warning("skipped %s: %s", s.path, s.reason)
             except QAError as exc:
                 build_error = exc
         try:
@@ -134,7 +136,7 @@ class LiveIndex:
             if build_error is not None:
                 raise QAError(f"cannot rebuild the index: {build_error}") from None
             # The corpus is unchanged but the index cannot be read: rebuild it once.
-            print(f"qa: {exc}; rebuilding it", file=sys.stderr)
+            log.warning("%s; rebuilding it", exc)
             try:
                 self._build()
             except QAError as err:
@@ -146,7 +148,7 @@ class LiveIndex:
                 f"Could not rebuild the index ({build_error}); serving the build of "
                 f"{_built_at(retriever.manifest)}."
             )
-            print(f"qa: {self.notice}", file=sys.stderr)
+            log.warning("%s", self.notice)
         return retriever
 
     # -------------------------------------------------------------- serve
@@ -191,11 +193,11 @@ class LiveIndex:
             except QAError as exc:
                 self._failed_build = live
                 self.notice = f"A new build could not be loaded ({exc}); still serving the old one."
-                print(f"qa: {self.notice}", file=sys.stderr)
+                log.warning("%s", self.notice)
                 return self._retriever
             self._retriever = fresh
             self.notice = f"Index reloaded at {time.strftime('%H:%M:%S')}."
-            print(f"qa: loaded the new index {self._build_of(fresh)}", file=sys.stderr)
+            log.info("loaded the new index %s", self._build_of(fresh))
             return fresh
 
     def status(self) -> str:

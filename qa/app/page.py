@@ -12,6 +12,7 @@ and the settings below.
 # imported inside create_app, so string annotations could not be resolved.
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,9 +21,12 @@ from typing import Any
 from qa.app.api import router as api_router
 from qa.app.chat import AUTH_ENV, Chat, History, Turns, Votes, parse_auth
 from qa.app.render import CSS
+from qa.cli import show_logs
 from qa.errors import QAError
 from qa.feedback import FeedbackLog
 from qa.live import LiveIndex
+
+log = logging.getLogger(__name__)
 
 # Requests that may run Retriever.ask at once (chat and /ask together).  The
 # model encode is serialized by a lock in qa/embed.py, so more workers only
@@ -186,7 +190,7 @@ def launch(
         raise QAError(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
     if not quiet:
         public = f" and {demo.share_url}" if share else ""
-        print(f"qa: serving on {url}{public}", file=sys.stderr)
+        log.info("serving on %s%s", url, public)
     return demo, url
 
 
@@ -199,6 +203,7 @@ def serve(args: argparse.Namespace) -> int:
     Returns:
         The exit status: 0, or 1 after a one-line error.
     """
+    show_logs()
     try:
         auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
         live = LiveIndex(args.corpus, args.index, model=args.model)

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexNotReadyError, QAError
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CURRENT = "current"
@@ -119,7 +121,7 @@ def build_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Non
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        print(f"another build of {index_dir} is running; waiting for it", file=sys.stderr)
+        log.warning("another build of %s is running; waiting for it", index_dir)
         try:
             lock.acquire(timeout=wait)
         except Timeout:
