@@ -14,13 +14,12 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from qa.answer import Retriever, load
 from qa.embed import DEFAULT_MODEL, Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.index import BuildReport, build, is_current
-from qa.store import live_build, live_manifest
+from qa.store import Manifest, live_build, live_manifest
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +93,7 @@ class LiveIndex:
     def _built_with(self) -> str | None:
         """The model the published build was made with, or None if it cannot be read."""
         manifest = live_manifest(self.location)
-        model = manifest.get("model") if manifest else None
-        return str(model) if model else None
+        return manifest.model or None if manifest else None
 
     # -------------------------------------------------------------- start
 
@@ -207,18 +205,18 @@ class LiveIndex:
         except QAError as exc:
             return f"Not ready: {exc}"
         m = retriever.manifest
-        counts = m.get("counts", {})
+        counts = m.counts
         line = (
-            f"{_plural(counts.get('documents', 0), 'document', 'documents')} · "
-            f"{_plural(counts.get('passages', 0), 'passage', 'passages')} · "
-            f"{_plural(counts.get('faqs', 0), 'FAQ pair', 'FAQ pairs')} · "
-            f"index built {_built_at(m)} · model {m.get('model', '?')}"
+            f"{_plural(counts.documents, 'document', 'documents')} · "
+            f"{_plural(counts.passages, 'passage', 'passages')} · "
+            f"{_plural(counts.faqs, 'FAQ pair', 'FAQ pairs')} · "
+            f"index built {_built_at(m)} · model {m.model or '?'}"
         )
         return f"{line} · {self.notice}" if self.notice else line
 
 
-def _built_at(manifest: dict[str, Any]) -> str:
-    raw = str(manifest.get("built_at", "?"))
+def _built_at(manifest: Manifest) -> str:
+    raw = manifest.built_at or "?"
     try:
         return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%S%z").strftime("%Y-%m-%d %H:%M")
     except ValueError:

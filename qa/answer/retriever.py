@@ -61,7 +61,7 @@ class Retriever:
         opened = open_store(store) if isinstance(store, str | os.PathLike) else store
         self.store = opened
         self.manifest = opened.manifest
-        self.embedder = embedder or Embedder(str(self.manifest.get("model", "")))
+        self.embedder = embedder or Embedder(self.manifest.model)
         self._check()
         self.ranker = Ranker(opened, scorer or Scorer.default())
         self.followups = followups or FollowupModel.default()
@@ -70,7 +70,7 @@ class Retriever:
 
     def _check(self) -> None:
         """The question model must be the one that embedded the corpus."""
-        model = str(self.manifest.get("model", ""))
+        model = self.manifest.model
         where = self.folder
         fix = f"run `qa build --model {self.embedder.name}` to rebuild the index with it"
         if self.embedder.name != model:
@@ -82,7 +82,7 @@ class Retriever:
                 f"{where}: index vectors have {self.model_dim} dimensions but model "
                 f"{model!r} makes {self.embedder.dim}; {fix}"
             )
-        built_with = self.manifest.get("model_fingerprint")
+        built_with = self.manifest.model_fingerprint
         if built_with and built_with != self.embedder.fingerprint():
             raise IndexNotReadyError(
                 f"{where}: model {model!r} has changed since the index was built; {fix}"
@@ -97,7 +97,7 @@ class Retriever:
 
     @property
     def model_dim(self) -> int:
-        return int(self.manifest["dimension"])
+        return self.manifest.dimension
 
     @property
     def folder(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -181,4 +182,11 @@ def corpus_files(corpus: Path) -> list[Path]:
 
 
 def main_args(argv: Sequence[str] | None) -> list[str]:
+    """The fit's arguments; and its progress shown on stderr (qa's own messages only)."""
+    logger = logging.getLogger("qa")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     return list(sys.argv[1:] if argv is None else argv)

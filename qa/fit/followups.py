@@ -187,7 +187,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     argv = main_args(argv)
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     data = [Path(args.questions), *corpus_files(Path(args.corpus))]
     rng = random.Random(SEED)
     if args.answer_only:

@@ -248,7 +248,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     argv = main_args(argv)
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
     rng = random.Random(SEED)
     embedder = MemoEmbedder(args.cache)

@@ -1,6 +1,6 @@
 """Turning retrieval signals into a ranking, a decline decision and a confidence.
 
-Three small linear models, all fit by ``scripts/fit_scoring.py`` on labelled
+Three small linear models, all fit by ``qa/fit/scoring.py`` on labelled
 questions and stored in ``qa/rank/scoring.json`` (docs/retrieval.md explains them):
 
 * ``rank``: fuses dense and BM25 signals into one score per passage;
@@ -111,7 +111,7 @@ class Linear:
         if unknown:
             raise QAError(
                 f"scoring model {name!r} reads unknown signals {unknown}; the signals are "
-                f"{sorted(known)}; refit it with scripts/fit_scoring.py"
+                f"{sorted(known)}; refit it with python -m qa.fit.scoring"
             )
 
 

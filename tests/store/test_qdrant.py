@@ -149,7 +149,7 @@ def test_rebuild_swaps_the_alias_reuses_vectors_and_removes_the_old(
     # A reader of the replaced build goes on until it notices the new one.
     np.testing.assert_array_equal(new.vectors(np.array([0])), old.vectors(np.array([0])))
     manifest = live_manifest(location)
-    assert manifest is not None and manifest["counts"]["passages"] == len(new.passages)
+    assert manifest is not None and manifest.counts.passages == len(new.passages)
     qa.build(write_corpus(tmp_path / "corpus"), location, embedder=embedder)
     third = live_build(location)
     assert set(builds(conn)) == {after, third}  # the one before is removed now
@@ -251,7 +251,7 @@ def _set_meta(location: str, change: dict[str, object]) -> None:
 
 
 def test_another_model_or_format(built: str, embedder: Embedder) -> None:
-    good = open_store(built).manifest
+    good = open_store(built).manifest.to_dict()
     try:
         _set_meta(built, {"manifest": {**good, "model": "another-model"}})
         with pytest.raises(IndexNotReadyError, match="another-model.*qa build --model"):

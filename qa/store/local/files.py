@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexNotReadyError, QAError
+from qa.store import manifest as manifest_file
+from qa.store.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +100,15 @@ def build_dir(index_dir: str | os.PathLike[str]) -> Path:
     return target
 
 
-def read_manifest(index_dir: str | os.PathLike[str]) -> dict[str, Any]:
+def read_manifest(index_dir: str | os.PathLike[str]) -> Manifest:
     """The manifest of the build ``index_dir`` serves.
 
     Raises:
-        IndexNotReadyError: There is no complete build.
+        IndexNotReadyError: There is no complete build, or its manifest is incomplete.
         OSError, ValueError: The manifest cannot be read.
     """
-    manifest = json.loads((build_dir(index_dir) / "manifest.json").read_text("utf-8"))
-    if not isinstance(manifest, dict):
-        raise ValueError("manifest.json is not an object")
-    return manifest
+    folder = build_dir(index_dir)
+    return Manifest.from_dict(manifest_file.read_file(folder), str(folder))
 
 
 @contextlib.contextmanager
