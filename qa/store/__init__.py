@@ -83,7 +83,7 @@ def live_manifest(location: Location) -> Manifest | None:
             target = live_target(conn)
             if target is None:
                 return None
-            return Manifest.from_dict(read_meta(conn, target)["manifest"], str(where))
+            return Manifest.from_dict(read_meta(conn, target)["manifest"])
         from qa.store.local.files import read_manifest
 
         return read_manifest(location)

@@ -101,12 +101,12 @@ class Manifest:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any, where: str, rebuild: str = "qa build") -> Manifest:
+    def from_dict(cls, data: Any) -> Manifest:
         """The manifest in ``data``, as a store read it.
 
         Raises:
-            IndexNotReadyError: ``data`` lacks a field or has one of the wrong
-                type; the message names ``where`` and says to run ``rebuild``.
+            ValueError: ``data`` lacks a field or has one of the wrong type
+                (each store says so in its own words).
         """
         try:
             counts = data["counts"]
@@ -132,10 +132,8 @@ class Manifest:
                 store=data.get("store"),
                 ann=data.get("ann"),
             )
-        except (AttributeError, KeyError, TypeError, ValueError):
-            raise IndexNotReadyError(
-                f"{where}: the manifest is incomplete; run `{rebuild}` to rebuild the index"
-            ) from None
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"the manifest is incomplete ({type(exc).__name__}: {exc})") from None
 
 
 def check_schemes(manifest: Manifest, where: str, rebuild: str) -> None:

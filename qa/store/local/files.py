@@ -104,11 +104,11 @@ def read_manifest(index_dir: str | os.PathLike[str]) -> Manifest:
     """The manifest of the build ``index_dir`` serves.
 
     Raises:
-        IndexNotReadyError: There is no complete build, or its manifest is incomplete.
-        OSError, ValueError: The manifest cannot be read.
+        IndexNotReadyError: There is no complete build.
+        OSError, ValueError: The manifest cannot be read, or is incomplete.
     """
     folder = build_dir(index_dir)
-    return Manifest.from_dict(manifest_file.read_file(folder), str(folder))
+    return Manifest.from_dict(manifest_file.read_file(folder))
 
 
 @contextlib.contextmanager

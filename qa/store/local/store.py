@@ -240,7 +240,7 @@ def _read_manifest(folder: Path) -> Manifest:
         )
     if not isinstance(version, int):
         raise ValueError(f"format_version is {version!r}")
-    manifest = Manifest.from_dict(raw, str(folder))
+    manifest = Manifest.from_dict(raw)
     check_schemes(manifest, str(folder), "qa build")
     return manifest
 

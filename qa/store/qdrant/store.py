@@ -376,6 +376,9 @@ def _check_manifest(where: QdrantLocation, raw: dict[str, Any]) -> Manifest:
             f"run `qa build --index {where}` to rebuild it"
         )
     rebuild = f"qa build --index {where}"
-    manifest = Manifest.from_dict(raw, str(where), rebuild)
+    try:
+        manifest = Manifest.from_dict(raw)
+    except ValueError:
+        raise IndexNotReadyError(f"{where}: the manifest is incomplete; run `{rebuild}`") from None
     check_schemes(manifest, str(where), rebuild)
     return manifest

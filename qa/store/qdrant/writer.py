@@ -354,7 +354,7 @@ class _Cache:
         if live is None or build is None:
             return cache
         try:
-            manifest = Manifest.from_dict(read_meta(conn, live)["manifest"], live)
+            manifest = Manifest.from_dict(read_meta(conn, live)["manifest"])
             if manifest.model != model or manifest.format_version != FORMAT_VERSION:
                 return cache
             names = parts(build)
