@@ -50,6 +50,11 @@ lint: install-test
 bench: install-bench
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# Refit qa/rank/scoring.json and qa/answer/followup.json on ../shared/eval/squad2-dev,
+# then qa/rank/faq.json on the FAQ sets.
+fit: install
+	$(PY) -m qa.fit
+
 # Known vulnerabilities in the locked dependencies; needs the network (PyPI's JSON API).
 audit:
 	test -x .venv-audit/bin/pip-audit || ($(PYTHON) -m venv .venv-audit && .venv-audit/bin/pip install -q pip-audit)

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.app_process import app_command, app_env, free_port, stop
 from bench.common import timed
-from tests.support.app_process import app_command, app_env, free_port, stop
 
 
 def cold_start(corpus_dir: Path, index_dir: Path, question: str) -> dict[str, Any]:

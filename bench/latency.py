@@ -58,9 +58,9 @@ def query_latency(
         "floor": f,
         # Each question's ask() and floor run back to back, under the same load.
         "ratio_median_of_pairs": round(float(np.median(pairs)), 3),
-        "floor_kind": "flat" if flat_floor else retriever.manifest.get("ann", {}).get("kind"),
+        "floor_kind": "flat" if flat_floor else (retriever.manifest.ann or {}).get("kind"),
         "ratio_p50": round(a["p50_ms"] / f["p50_ms"], 3),
         "vectors": int(retriever.store.index.ntotal),
         "passages": len(retriever.passages),
-        "ann": retriever.manifest.get("ann"),
+        "ann": retriever.manifest.ann,
     }

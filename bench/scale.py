@@ -40,9 +40,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import qa  # noqa: E402
+from qa.answer import Answer, Passage, Retriever  # noqa: E402
 from qa.embed import Embedder  # noqa: E402
 from qa.evaluate import EvalReport, evaluate, read_questions  # noqa: E402
-from qa.retrieve import Answer, Passage, Retriever  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SQUAD = SHARED / "squad2-dev"
@@ -117,7 +117,7 @@ def bench_qdrant(work: Path, embedder: Embedder, quick: bool, table: Table) -> d
                 "open_s": round(open_s, 2),
                 "ask_p50_ms": round(percentile(times, 50), 1),
                 "ask_p95_ms": round(percentile(times, 95), 1),
-                "vectors": int(retriever.manifest["counts"]["vectors"]),
+                "vectors": int(retriever.manifest.counts.vectors),
                 "passages": report.passages,
             }
             conn = getattr(retriever.store, "conn", None)
@@ -268,7 +268,7 @@ def bench_ray(work: Path, embedder: Embedder, quick: bool, table: Table) -> dict
             lambda i=index, k=kwargs: qa.build(corpus, i, embedder=embedder, **k)
         )
         store = qa.load(index, embedder=embedder).store
-        texts = int(store.manifest["counts"]["vectors"])
+        texts = int(store.manifest.counts.vectors)
         vectors[name] = store.vectors(np.arange(texts))
         out[name] = {
             "seconds": round(seconds, 1),

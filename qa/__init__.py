@@ -13,10 +13,10 @@ The library in five names::
 Every error raised on purpose is a :class:`qa.QAError` whose message says what to do.
 """
 
+from qa.answer import FAQ, Answer, Passage, Retriever, load
 from qa.document import parse
 from qa.errors import QAError
 from qa.index import BuildReport, build
-from qa.retrieve import FAQ, Answer, Passage, Retriever, load
 
 __all__ = [
     "FAQ",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qa.embed import DEFAULT_MODEL
 from qa.errors import QAError
@@ -18,6 +19,32 @@ from qa.rank.scoring import percent
 
 if TYPE_CHECKING:
     from qa.evaluate import ConversationReport, EvalReport
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a message comes (tests swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def show_logs(level: int = logging.INFO) -> None:
+    """Show the library's messages on stderr as ``qa: ...`` lines (once per process).
+
+    The library only logs (``logging.getLogger(__name__)``); the command
+    line and the app decide that their user sees them.
+    """
+    logger = logging.getLogger("qa")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("qa: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -44,7 +71,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from qa.retrieve import load
+    from qa.answer import load
 
     answer = load(args.index).ask(args.question)
     if args.json:
@@ -72,6 +99,7 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from qa.answer import Retriever, load
     from qa.evaluate import (
         evaluate,
         evaluate_conversations,
@@ -80,7 +108,6 @@ def _eval(args: argparse.Namespace) -> int:
         read_questions,
     )
     from qa.index import build
-    from qa.retrieve import Retriever, load
 
     run: Callable[[Retriever], EvalReport | ConversationReport]
     if is_conversation_file(args.file):
@@ -333,6 +360,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    show_logs()
     try:
         return int(args.run(args))
     except QAError as exc:

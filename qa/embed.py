@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
-import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +14,8 @@ import numpy as np
 
 from qa.errors import ModelError
 from qa.export import ExportError, OnnxEncoder, export, export_dir
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -108,21 +110,18 @@ class Embedder:
             try:
                 return OnnxEncoder(folder, self.threads)
             except ExportError as exc:  # a damaged cache: make it again
-                print(
-                    f"qa: the export in {folder} is unusable ({exc}); exporting again",
-                    file=sys.stderr,
-                )
+                log.warning("the export in %s is unusable (%s); exporting again", folder, exc)
                 shutil.rmtree(folder, ignore_errors=True)
         try:
             export(self.model, folder)
             encoder = OnnxEncoder(folder, self.threads)
-            print(f"qa: exported {self.name} to ONNX in {folder} (once per model)", file=sys.stderr)
+            log.info("exported %s to ONNX in %s (once per model)", self.name, folder)
             return encoder
         except (ExportError, OSError) as exc:
             problem = f"cannot export the model to ONNX ({exc})"
         if self.backend == "onnx":
             raise ModelError(f"{problem}; use backend='torch'")
-        print(f"qa: {problem}; encoding with sentence-transformers", file=sys.stderr)
+        log.warning("%s; encoding with sentence-transformers", problem)
         return _Torch(self.model)
 
     def _load_sentence_transformer(self) -> SentenceTransformer:

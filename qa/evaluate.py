@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from qa.answer import Answer, Retriever
+from qa.answer.question import question_text
 from qa.errors import QAError
 from qa.rank.scoring import HIGH_CONFIDENCE
-from qa.retrieve import Retriever
 
 RELIABILITY_BINS = 10
 
@@ -321,7 +322,7 @@ def _faq_question_vectors(retriever: Retriever) -> np.ndarray:
 
 
 def _vector(retriever: Retriever, question: str) -> np.ndarray:
-    text, _ = retriever._question_text(question)
+    text, _ = question_text(question, retriever.embedder)
     return retriever.embedder.encode([text or question])[0]
 
 
@@ -435,7 +436,7 @@ def evaluate_conversations(
     """Ask every turn with the earlier turns' answers as its history."""
     report = ConversationReport(conversations=len(conversations))
     for turns in conversations:
-        history: list[Any] = []
+        history: list[Answer] = []
         for position, turn in enumerate(turns):
             answer = retriever.ask(turn["question"], history)
             right = _turn_right(answer, turn)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -22,7 +21,8 @@ from qa.corpus import Corpus, Skipped, file_hashes, read_corpus
 from qa.embed import DEFAULT_MODEL, Embedder
 from qa.errors import QAError
 from qa.store import Location, live_manifest, open_writer
-from qa.store.base import StoreWriter
+from qa.store.base import FAQRecord, PassageRecord, StoreWriter
+from qa.store.manifest import Counts, Manifest
 from qa.text import TERM_SCHEME
 from qa.units import UNIT_SCHEME, WINDOW, cache_key, context, faq_unit_texts, passage_unit_texts
 
@@ -148,31 +148,18 @@ def _build_into(
     encode: Encode,
     on_progress: Progress | None = None,
 ) -> BuildReport:
-    passages: list[dict[str, Any]] = []
-    faqs: list[dict[str, Any]] = []
-    items: list[tuple[dict[str, Any], list[tuple[int, str]]]] = []
-    row: dict[str, Any]
+    # Each passage and FAQ pair, with the texts to embed for it (worked out
+    # below for passages); its key and units are filled in as they are known.
+    items: list[tuple[PassageRecord | FAQRecord, list[tuple[int, str]]]] = []
     for doc in corpus.documents:
         for para in doc.paragraphs:
-            row = {
-                "doc": doc.title,
-                "path": doc.path,
-                "line": para.line,
-                "heading": para.heading,
-                "text": para.text,
-            }
-            passages.append(row)
-            items.append((row, []))
+            record = PassageRecord(
+                doc.title, doc.path, para.line, para.heading, para.text, "", (0, 0)
+            )
+            items.append((record, []))
         for pair in doc.faqs:
-            row = {
-                "doc": doc.title,
-                "path": doc.path,
-                "line": pair.line,
-                "question": pair.question,
-                "answer": pair.answer,
-            }
-            faqs.append(row)
-            items.append((row, faq_unit_texts(pair.question, pair.answer)))
+            faq = FAQRecord(doc.title, doc.path, pair.line, pair.question, pair.answer, "", (0, 0))
+            items.append((faq, faq_unit_texts(pair.question, pair.answer)))
 
     # First pass: where each item's vectors go.  Cache keys need only the
     # passage text; the units are worked out (which needs the tokenizer) just
@@ -181,14 +168,20 @@ def _build_into(
     todo: list[int] = []
     counts = np.zeros(len(items), dtype=np.int64)
     for i, (row, parts) in enumerate(items):
-        key_parts = parts or [(WINDOW, context(row["doc"], row["heading"]) + row["text"])]
-        row["key"] = cache_key(embedder.name, key_parts)
-        found = writer.cached(row["key"])
+        passage = row if isinstance(row, PassageRecord) else None
+        if passage is not None and not parts:
+            parts_of_key = [(WINDOW, context(passage.doc, passage.heading) + passage.text)]
+        else:
+            parts_of_key = parts
+        row = replace(row, key=cache_key(embedder.name, parts_of_key))
+        items[i] = (row, parts)
+        found = writer.cached(row.key)
         if found is None:
-            texts = parts or passage_unit_texts(embedder, row["doc"], row["heading"], row["text"])
-            items[i] = (row, texts)
+            if passage is not None and not parts:
+                parts = passage_unit_texts(embedder, passage.doc, passage.heading, passage.text)
+                items[i] = (row, parts)
             todo.append(i)
-            counts[i] = len(texts)
+            counts[i] = len(parts)
         else:
             cached.append((i, found.vectors, found.kinds))
             counts[i] = len(found.kinds)
@@ -197,16 +190,18 @@ def _build_into(
     total = int(offsets[-1])
 
     units = np.zeros((total, 2), dtype=np.int32)
-    n_passages = n_faqs = 0
-    for i, (row, _) in enumerate(items):
+    passages: list[PassageRecord] = []
+    faqs: list[FAQRecord] = []
+    for i, (row, parts) in enumerate(items):
         start, end = int(offsets[i]), int(offsets[i + 1])
-        is_faq = "question" in row
-        units[start:end, 0] = n_faqs if is_faq else n_passages
-        row["units"] = [start, end]
-        if is_faq:
-            n_faqs += 1
+        row = replace(row, units=(start, end))
+        items[i] = (row, parts)
+        if isinstance(row, FAQRecord):
+            units[start:end, 0] = len(faqs)
+            faqs.append(row)
         else:
-            n_passages += 1
+            units[start:end, 0] = len(passages)
+            passages.append(row)
 
     vectors = writer.allocate(total, dim)
     for i, old_vectors, old_kinds in cached:
@@ -214,26 +209,21 @@ def _build_into(
         vectors[start : start + len(old_kinds)] = old_vectors
         units[start : start + len(old_kinds), 1] = old_kinds
     _encode_into(vectors, units, items, todo, offsets, embedder, progress, encode, on_progress)
-    manifest = {
-        "unit_scheme": UNIT_SCHEME,
-        "term_scheme": TERM_SCHEME,
-        "model": embedder.name,
-        "model_fingerprint": embedder.fingerprint(),
-        "dimension": dim,
-        "metric": "inner_product",
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "counts": {
-            "documents": len(corpus.documents),
-            "passages": len(passages),
-            "faqs": len(faqs),
-            "vectors": total,
-        },
-        "documents": [
+    manifest = Manifest(
+        unit_scheme=UNIT_SCHEME,
+        term_scheme=TERM_SCHEME,
+        model=embedder.name,
+        model_fingerprint=embedder.fingerprint(),
+        dimension=dim,
+        metric="inner_product",
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        counts=Counts(len(corpus.documents), len(passages), len(faqs), total),
+        documents=tuple(
             {"path": d.path, "title": d.title, "sha256": d.sha256} for d in corpus.documents
-        ],
-        "skipped": [asdict(s) for s in corpus.skipped],
-        "files": corpus.files,
-    }
+        ),
+        skipped=tuple(asdict(s) for s in corpus.skipped),
+        files=corpus.files,
+    )
     del vectors
     writer.write(manifest, passages, faqs, units)
     return BuildReport(
@@ -251,7 +241,7 @@ def _build_into(
 def _encode_into(
     vectors: np.ndarray,
     units: np.ndarray,
-    items: list[tuple[dict[str, Any], list[tuple[int, str]]]],
+    items: list[tuple[PassageRecord | FAQRecord, list[tuple[int, str]]]],
     todo: list[int],
     offsets: np.ndarray,
     embedder: Embedder,
@@ -312,6 +302,6 @@ def is_current(corpus_dir: str | os.PathLike[str], index_dir: Location) -> bool:
     """True when the index was built from exactly the corpus files there now."""
     manifest = live_manifest(index_dir)
     try:
-        return manifest is not None and bool(manifest["files"] == file_hashes(corpus_dir))
+        return manifest is not None and bool(manifest.files == file_hashes(corpus_dir))
     except (QAError, OSError, ValueError, KeyError, TypeError):
         return False

@@ -24,6 +24,7 @@ from typing import Any
 from qa.corpus import MAX_FILE_BYTES, Document, file_hashes
 from qa.document import SUFFIXES, TEXT_SUFFIXES, parse_bytes, parse_converted
 from qa.errors import CorpusError, QAError
+from qa.store.manifest import Manifest
 
 # Longer names are refused: no honest article needs one, and filesystems cap at 255 bytes.
 MAX_NAME_CHARS = 120
@@ -187,7 +188,7 @@ class Library:
         return describe(check_file(name, path.read_bytes()))
 
     def listing(
-        self, manifest: dict[str, Any] | None, counts: dict[str, tuple[int, int]]
+        self, manifest: Manifest | None, counts: dict[str, tuple[int, int]]
     ) -> list[dict[str, Any]]:
         """Every corpus file with how the live build read it.
 
@@ -200,12 +201,11 @@ class Library:
             added, status`` (``"read"``, ``"skipped"`` or ``"pending"``: not
             in the live build yet) and ``reason`` (why it was skipped).
         """
-        manifest = manifest or {}
-        built = {d["path"]: d for d in manifest.get("documents", [])}
+        built = {d["path"]: d for d in manifest.documents} if manifest else {}
         skipped: dict[str, str] = {}
-        for s in manifest.get("skipped", []):
+        for s in manifest.skipped if manifest else ():
             skipped.setdefault(str(s["path"]), str(s["reason"]))
-        files = manifest.get("files", {})
+        files = manifest.files if manifest else {}
         rows = []
         for name, sha in sorted(file_hashes(self.corpus).items()):
             path = self.corpus / name

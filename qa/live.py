@@ -8,19 +8,20 @@ checks for a newer build and loads it, keeping one loaded model throughout.
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+from qa.answer import Retriever, load
 from qa.embed import DEFAULT_MODEL, Embedder
 from qa.errors import IndexNotReadyError, QAError
 from qa.index import BuildReport, build, is_current
-from qa.retrieve import Retriever, load
-from qa.store import live_build, live_manifest
+from qa.store import Manifest, live_build, live_manifest
+
+log = logging.getLogger(__name__)
 
 
 class LiveIndex:
@@ -92,8 +93,7 @@ class LiveIndex:
     def _built_with(self) -> str | None:
         """The model the published build was made with, or None if it cannot be read."""
         manifest = live_manifest(self.location)
-        model = manifest.get("model") if manifest else None
-        return str(model) if model else None
+        return manifest.model or None if manifest else None
 
     # -------------------------------------------------------------- start
 
@@ -119,13 +119,13 @@ class LiveIndex:
             reason = "the corpus changed since the last build"
             if self._published() is None:
                 reason = "there was no index"
-            print(f"qa: rebuilding the index of {self.corpus}/: {reason}", file=sys.stderr)
+            log.info("rebuilding the index of %s/: %s", self.corpus, reason)
             try:
                 report = self._build()
                 self.notice = f"Rebuilt the index at start: {reason}."
-                print(f"qa: {report.summary()}", file=sys.stderr)
+                log.info("%s", report.summary())
                 for s in report.skipped:
-                    print(f"qa: skipped {s.path}: {s.reason}", file=sys.stderr)
+                    log.warning("skipped %s: %s", s.path, s.reason)
             except QAError as exc:
                 build_error = exc
         try:
@@ -134,7 +134,7 @@ class LiveIndex:
             if build_error is not None:
                 raise QAError(f"cannot rebuild the index: {build_error}") from None
             # The corpus is unchanged but the index cannot be read: rebuild it once.
-            print(f"qa: {exc}; rebuilding it", file=sys.stderr)
+            log.warning("%s; rebuilding it", exc)
             try:
                 self._build()
             except QAError as err:
@@ -146,7 +146,7 @@ class LiveIndex:
                 f"Could not rebuild the index ({build_error}); serving the build of "
                 f"{_built_at(retriever.manifest)}."
             )
-            print(f"qa: {self.notice}", file=sys.stderr)
+            log.warning("%s", self.notice)
         return retriever
 
     # -------------------------------------------------------------- serve
@@ -191,11 +191,11 @@ class LiveIndex:
             except QAError as exc:
                 self._failed_build = live
                 self.notice = f"A new build could not be loaded ({exc}); still serving the old one."
-                print(f"qa: {self.notice}", file=sys.stderr)
+                log.warning("%s", self.notice)
                 return self._retriever
             self._retriever = fresh
             self.notice = f"Index reloaded at {time.strftime('%H:%M:%S')}."
-            print(f"qa: loaded the new index {self._build_of(fresh)}", file=sys.stderr)
+            log.info("loaded the new index %s", self._build_of(fresh))
             return fresh
 
     def reload(self) -> None:
@@ -211,7 +211,7 @@ class LiveIndex:
             try:
                 self._retriever = self._load()
             except QAError as exc:
-                print(f"qa: {exc}", file=sys.stderr)
+                log.warning("%s", exc)
                 return
             self._error = None
             self.notice = f"Index reloaded at {time.strftime('%H:%M:%S')}."
@@ -224,18 +224,18 @@ class LiveIndex:
         except QAError as exc:
             return f"Not ready: {exc}"
         m = retriever.manifest
-        counts = m.get("counts", {})
+        counts = m.counts
         line = (
-            f"{_plural(counts.get('documents', 0), 'document', 'documents')} · "
-            f"{_plural(counts.get('passages', 0), 'passage', 'passages')} · "
-            f"{_plural(counts.get('faqs', 0), 'FAQ pair', 'FAQ pairs')} · "
-            f"index built {_built_at(m)} · model {m.get('model', '?')}"
+            f"{_plural(counts.documents, 'document', 'documents')} · "
+            f"{_plural(counts.passages, 'passage', 'passages')} · "
+            f"{_plural(counts.faqs, 'FAQ pair', 'FAQ pairs')} · "
+            f"index built {_built_at(m)} · model {m.model or '?'}"
         )
         return f"{line} · {self.notice}" if self.notice else line
 
 
-def _built_at(manifest: dict[str, Any]) -> str:
-    raw = str(manifest.get("built_at", "?"))
+def _built_at(manifest: Manifest) -> str:
+    raw = manifest.built_at or "?"
     try:
         return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%S%z").strftime("%Y-%m-%d %H:%M")
     except ValueError:

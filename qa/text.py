@@ -17,7 +17,7 @@ _NO_BREAK_BEFORE = re.compile(
     r"|\b[A-Z]|\b(?:[A-Za-z]\.){2,})\.$"
 )
 # Bump when ``terms`` changes: a built index's BM25 vocabulary must be made
-# the same way as the question's terms (qa/retrieve.py checks it).
+# the same way as the question's terms (qa/answer/retriever.py checks it).
 TERM_SCHEME = 2
 _TOKEN = re.compile(r"(?u)\b\w\w+\b|\b\d\b")
 # Two sentences say the same thing when they share this share of their

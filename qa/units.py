@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 from qa.text import split_sentences, terms
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from qa.embed import Embedder
+    from qa.store.base import FAQRecord, PassageRecord
 
 # Bump when the texts that get embedded for a passage change, so cached
 # vectors from an older scheme are not reused.
@@ -92,7 +95,7 @@ def cache_key(model: str, parts: list[tuple[int, str]]) -> str:
 
 
 def keyword_terms(
-    passages: list[dict[str, object]], faqs: list[dict[str, object]]
+    passages: Sequence[PassageRecord], faqs: Sequence[FAQRecord]
 ) -> tuple[list[list[str]], list[list[str]], list[int], list[list[str]]]:
     """The BM25 terms of every passage, sentence and FAQ pair, with context.
 
@@ -104,12 +107,12 @@ def keyword_terms(
     sentence_owner: list[int] = []
     passage_terms: list[list[str]] = []
     for number, p in enumerate(passages):
-        prefix = terms(context(str(p["doc"]), str(p["heading"])))
-        sentences = [terms(s) for s in passage_sentences(str(p["text"]))]
+        prefix = terms(context(p.doc, p.heading))
+        sentences = [terms(s) for s in passage_sentences(p.text)]
         passage_terms.append(prefix + [t for s in sentences for t in s])
         sentence_terms += [prefix + s for s in sentences]
         sentence_owner += [number] * len(sentences)
     # FAQ pairs are keyword-indexed on their own: the FAQ section is matched
     # as a corpus of its own (docs/retrieval.md).
-    faq_terms = [terms(f"{f['question']} {f['answer']}") for f in faqs]
+    faq_terms = [terms(f"{f.question} {f.answer}") for f in faqs]
     return passage_terms, sentence_terms, sentence_owner, faq_terms

@@ -27,15 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from fit_scoring import MemoEmbedder, hit  # noqa: E402
-
-import qa  # noqa: E402
-from qa.corpus import parse_file  # noqa: E402
-from qa.evaluate import read_questions  # noqa: E402
+import qa
+from qa.corpus import parse_file
+from qa.evaluate import read_questions
+from qa.fit.common import ROOT, MemoEmbedder, hit
 
 SIGNALS = {
     "dense, whole passage": "dense",

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.support is in the checkout, not the qa package
+sys.path.insert(0, str(ROOT))  # bench/ is in the checkout, not the qa package
 
-from tests.support.app_process import app_command, app_env, free_port, stop  # noqa: E402
-from tests.support.app_process import ask_over_http as ask  # noqa: E402
+from bench.app_process import app_command, app_env, free_port, stop  # noqa: E402
+from bench.app_process import ask_over_http as ask  # noqa: E402
 
 QUESTION = "Who leads the coalition of the willing?"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.support is in the checkout, not the qa package
 
-from tests.support.app_process import (  # noqa: E402
+from bench.app_process import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     app_command,

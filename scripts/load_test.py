@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.support is in the checkout, not the qa package
+sys.path.insert(0, str(ROOT))  # bench/ is in the checkout, not the qa package
 
-from tests.support.app_process import ask_over_http, post_api_ask  # noqa: E402
+from bench.app_process import ask_over_http, post_api_ask  # noqa: E402
 
 QUESTIONS = [
     "Who leads the coalition of the willing?",

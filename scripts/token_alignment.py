@@ -23,14 +23,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import qa  # noqa: E402
-from qa.evaluate import read_questions  # noqa: E402
-from qa.rank import answer_signals, as_row, names_every_word  # noqa: E402
-from scripts.fit_confidence import CORRECT_FEATURES, mix_figures  # noqa: E402
-from scripts.fit_scoring import MemoEmbedder, hit  # noqa: E402
+import qa
+from qa.evaluate import read_questions
+from qa.fit.common import ROOT, MemoEmbedder, hit
+from qa.fit.confidence import CORRECT_FEATURES, mix_figures
+from qa.rank import answer_signals, as_row
 
 ALIGNMENT = ("align", "align_idf", "align_min")
 
@@ -49,7 +46,7 @@ def token_vectors(model: object, texts: list[str]) -> list[tuple[np.ndarray, lis
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     squad = ROOT.parent / "shared" / "eval" / "squad2-dev"
-    ap.add_argument("--cache", type=Path, help="the embedding cache of fit_scoring.py")
+    ap.add_argument("--cache", type=Path, help="the embedding cache of qa.fit.scoring")
     args = ap.parse_args()
     embedder = MemoEmbedder(args.cache)
     questions = [q for q in read_questions(squad / "questions.jsonl") if q.get("doc")]
@@ -65,7 +62,7 @@ def main() -> int:
             feats = as_row(answer_signals(ranking))
             top = retriever.passages[ranking.top.id].text
             answered = scorer.in_scope.probability(feats) >= scorer.in_scope.threshold
-            named = names_every_word(retriever.store, ranking.top, q["question"], ranking.words)
+            named = retriever.ranker.names_every_word(ranking.top, q["question"], ranking.words)
             rows.append(
                 {
                     **feats,

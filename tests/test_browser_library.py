@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.app_process import (
+from bench.app_process import (
     CHROMIUM,
     CHROMIUM_ARGS,
     app_command,

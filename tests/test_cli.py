@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.app_process import app_env, free_port, stop
+from bench.app_process import app_env, free_port, stop
 
 from .conftest import ROOT
 

@@ -174,7 +174,7 @@ def test_sigkill_at_random_moments_never_loses_the_index(
         else:
             outcomes["new is live"] += 1
             assert _variant_of(index, hashes) == target, f"run {run}: a mixed index is live"
-            assert after.manifest["counts"]["passages"] == len(after.passages)
+            assert after.manifest.counts.passages == len(after.passages)
             assert _same(_answers(after), reference[target]), f"run {run}: new index differs"
 
     print(f"\n{KILLS} kills: {outcomes}")
@@ -236,9 +236,9 @@ def test_two_builds_at_once_take_turns(tmp_path: Path, embedder: Embedder) -> No
         assert proc.returncode == 0, err
         assert f"another build of {index} is running; waiting for it" in err
     retriever = qa.load(index, embedder=embedder)
-    files = retriever.manifest["files"]
+    files = retriever.manifest.files
     assert files in (file_hashes(corpora["a"]), file_hashes(corpora["b"]))
-    assert len(retriever.passages) == retriever.manifest["counts"]["passages"]
+    assert len(retriever.passages) == retriever.manifest.counts.passages
     assert not [p for p in index.iterdir() if p.name.startswith(".tmp-")]
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import qa
+from qa.answer.followup import Context, FollowupModel, context_words, previous_text, read_as
 from qa.evaluate import evaluate_conversations, read_conversations
-from qa.followup import Context, FollowupModel, context_words, previous_text, read_as
 from qa.rank import question_words
 from qa.store.base import Field
 from tests.conftest import ROOT, SHARED_EVAL

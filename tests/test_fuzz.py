@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import qa
+from qa.answer.question import MAX_QUESTION_CHARS
 from qa.corpus import parse_bytes
 from qa.errors import CorpusError
-from qa.retrieve import MAX_QUESTION_CHARS
 from qa.store.local.store import best_per_passage
 
 NOT_A_QUESTION = [

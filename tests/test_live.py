@@ -47,7 +47,7 @@ def test_start_rebuilds_once_when_the_corpus_changed(live: LiveIndex, embedder: 
     again.prepare()
     assert current_target(live.index) != before
     assert "corpus changed" in again.notice
-    assert again.get().manifest["counts"]["documents"] == 2
+    assert again.get().manifest.counts.documents == 2
     assert again.get().embedder is embedder
 
 

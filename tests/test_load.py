@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import qa
+from bench.app_process import app_command, app_env, free_port, stop
 from qa.embed import Embedder
-from tests.support.app_process import app_command, app_env, free_port, stop
 
 from .test_fuzz import NOT_A_QUESTION, ODD_QUESTIONS
 
@@ -249,7 +249,7 @@ def test_sixteen_clients_get_the_library_answer_every_time(
 def test_sixteen_clients_on_the_json_api_get_the_library_answer_every_time(
     app_url: str, library: qa.Retriever
 ) -> None:
-    from tests.support.app_process import post_api_ask
+    from bench.app_process import post_api_ask
 
     # Every other request is a follow-up, its history one earlier question.  A
     # blank question is a 422 here by design (tests/app/test_api.py); the

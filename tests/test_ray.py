@@ -46,7 +46,7 @@ def local_ray() -> Iterator[Any]:
 
 def _vectors(location: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     store = open_store(location)
-    rows = np.arange(store.manifest["counts"]["vectors"])
+    rows = np.arange(store.manifest.counts.vectors)
     return store.vectors(rows), store.kinds(rows), [p.text for p in store.passages]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.smalltalk import SmallTalk, classify
+from qa.answer.smalltalk import SmallTalk, classify
 from tests.conftest import ROOT, SHARED_EVAL
 
 

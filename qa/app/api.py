@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import secrets
 import threading
+import typing
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
+from qa.answer.types import Answer, Shown, shown_fields
 from qa.errors import QAError
 from qa.live import LiveIndex
 
-# A question is at most 1,000 characters (qa.retrieve.MAX_QUESTION_CHARS) and
+# A question is at most 1,000 characters (qa.answer.question.MAX_QUESTION_CHARS) and
 # a history a few dozen of them: 64 KiB is far more than any honest request.
 MAX_BODY_BYTES = 64 * 1024
 MAX_HISTORY = 50
@@ -48,33 +51,36 @@ class AskRequest(BaseModel):
         "empty means all.  An unknown name is a 422 that lists the documents.",
     )
 
-
-class AskPassage(BaseModel):
-    text: str
-    doc: str
-    heading: str
-    score: float
-    sentence: str
-
-
-class AskFAQ(BaseModel):
-    question: str
-    answer: str
-    score: float
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is blank; type a question about the articles")
+        return value
 
 
-class AskReply(BaseModel):
-    """The reply of ``POST /api/ask``: the ``/ask`` JSON, with ``read_as``."""
+def _pydantic_type(f: Shown) -> Any:
+    """The Pydantic annotation of one field of :mod:`qa.answer.types`."""
+    args = typing.get_args(f.type)
+    if f.nested:
+        inner: type = next(a for a in args if isinstance(a, type) and dataclasses.is_dataclass(a))
+        return _reply_model(f"Ask{inner.__name__}", f.nested, inner.__doc__ or "") | None
+    if typing.get_origin(f.type) is tuple:
+        return list[args[0]]  # type: ignore[valid-type]
+    return f.type
 
-    answered: bool
-    confidence: float
-    passage: AskPassage | None
-    faq: AskFAQ | None
-    suggestions: list[str]
-    note: str
-    read_as: str = Field(description="The text searched: the question, plus borrowed words.")
-    kind: str = Field(description='"answer", or "smalltalk" for greetings and thanks.')
-    reply: str = Field(description="The bot's reply to small talk ('' otherwise).")
+
+def _reply_model(name: str, fields: tuple[Shown, ...], doc: str) -> type[BaseModel]:
+    spec: dict[str, Any] = {
+        f.name: (_pydantic_type(f), Field(description=f.description)) for f in fields
+    }
+    return create_model(name, __doc__=doc, **spec)
+
+
+# Derived from qa.answer.types, the one declaration of an answer's fields.
+AskReply = _reply_model(
+    "AskReply", shown_fields(Answer), "The reply of ``POST /api/ask`` and ``/ask``: an Answer."
+)
 
 
 class Health(BaseModel):
@@ -238,19 +244,16 @@ def _parse(body: bytes) -> tuple[str, list[str], list[str]] | JSONResponse:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return _error(400, 'the body is not JSON; send {"question": "...", "history": [...]}')
-    if not isinstance(data, dict):
-        return _error(422, 'the body must be a JSON object: {"question": "..."}')
-    question = data.get("question")
-    if not isinstance(question, str):
-        return _error(422, '"question" is missing or not a string')
-    if not question.strip():
-        return _error(422, '"question" is empty; type a question about the articles')
-    history = data.get("history", [])
-    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
-        return _error(422, '"history" must be a list of strings (the earlier questions)')
-    if len(history) > MAX_HISTORY:
-        history = history[-MAX_HISTORY:]  # only the latest turns are read anyway
-    docs = data.get("docs", [])
-    if not isinstance(docs, list) or not all(isinstance(d, str) for d in docs):
-        return _error(422, '"docs" must be a list of document names (see GET /api/documents)')
-    return question, history, docs
+    try:
+        request = AskRequest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the body"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        return _error(
+            422,
+            f"{where}: {message}; send a JSON object "
+            '{"question": "...", "history": ["earlier question", ...]}',
+        )
+    # Only the latest turns are read anyway.
+    return request.question, request.history[-MAX_HISTORY:], request.docs

@@ -53,25 +53,6 @@ class Chat:
         self.live = live
         self.log = log
 
-    def respond(self, question: str, history: History, votes: Votes) -> tuple[History, Votes]:
-        """Ask ``question``; the history and votes with the exchange appended.
-
-        A declined question's suggestions become the reply's clickable options.
-
-        Args:
-            question: What the user typed; blank leaves everything as it was.
-            history: The chat so far, as Gradio's ``messages`` list.
-            votes: The vote context of each assistant message so far.
-
-        Returns:
-            The new history and votes (the arguments are not changed).
-
-        Raises:
-            QAError: The index is not ready (see :meth:`LiveIndex.get`).
-        """
-        history, votes, _ = self.converse(question, history, votes, [])
-        return history, votes
-
     def converse(
         self,
         question: str,
@@ -80,7 +61,9 @@ class Chat:
         turns: Turns,
         docs: list[str] | None = None,
     ) -> tuple[History, Votes, Turns]:
-        """Like :meth:`respond`, with the conversation's earlier turns as context.
+        """Ask ``question``; the history, votes and turns with the exchange appended.
+
+        A declined question's suggestions become the reply's clickable options.
 
         Args:
             question: What the user typed; blank leaves everything as it was.

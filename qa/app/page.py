@@ -12,6 +12,7 @@ and the settings below.
 # imported inside create_app, so string annotations could not be resolved.
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -23,12 +24,15 @@ from qa.app.library import edits_enabled
 from qa.app.library import router as library_router
 from qa.app.library_page import LIBRARY_CSS, library_tab
 from qa.app.render import CSS
+from qa.cli import show_logs
 from qa.corpus import MAX_FILE_BYTES
 from qa.errors import QAError
 from qa.feedback import FeedbackLog
 from qa.library import Library
 from qa.live import LiveIndex
 from qa.rebuild import Rebuilder
+
+log = logging.getLogger(__name__)
 
 # Requests that may run Retriever.ask at once (chat and /ask together).  The
 # model encode is serialized by a lock in qa/embed.py, so more workers only
@@ -94,9 +98,8 @@ def create_app(
             question: The question, in plain text.
 
         Returns:
-            {answered, confidence, passage: {text, doc, heading, score, sentence} | null,
-            faq: {question, answer, score} | null, suggestions, note, read_as, kind,
-            reply}; POST /api/ask takes a conversation's history too.
+            ``Answer.to_dict()``: the fields qa/answer/types.py declares (docs/app.md
+            lists them); POST /api/ask takes a conversation's history too.
         """
         return chat.live.get().ask(question).to_dict()
 
@@ -231,7 +234,7 @@ def launch(
         raise QAError(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
     if not quiet:
         public = f" and {demo.share_url}" if share else ""
-        print(f"qa: serving on {url}{public}", file=sys.stderr)
+        log.info("serving on %s%s", url, public)
     return demo, url
 
 
@@ -244,6 +247,7 @@ def serve(args: argparse.Namespace) -> int:
     Returns:
         The exit status: 0, or 1 after a one-line error.
     """
+    show_logs()
     try:
         auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
         live = LiveIndex(args.corpus, args.index, model=args.model)

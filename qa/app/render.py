@@ -6,9 +6,9 @@ questions render as the very characters typed.  No Gradio here: the tests
 check this markup directly.
 """
 
+from qa.answer import Answer, Passage
 from qa.rank.answerable import missing_note
 from qa.rank.scoring import HIGH_CONFIDENCE, percent
-from qa.retrieve import Answer, Passage
 
 # Confidence is a calibrated probability that the answer is right (High from
 # qa.rank.scoring.HIGH_CONFIDENCE up).

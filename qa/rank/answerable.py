@@ -17,7 +17,7 @@ what the question asks for and what the passage's best sentence holds:
   is not in it;
 
 Every check is a few set lookups on the top candidate only; the weights
-are fit by ``scripts/fit_scoring.py``.
+are fit by ``qa/fit/scoring.py``.
 """
 
 from __future__ import annotations

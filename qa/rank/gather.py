@@ -8,14 +8,18 @@ computed exactly from the stored vectors.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from qa.rank.candidate import Candidate, Ranking, Words
-from qa.rank.scoring import Scorer
 from qa.rank.sentence import runner_up
-from qa.store.base import Field, Store
+from qa.store.base import Field
 from qa.text import content_words, information, stems
 from qa.units import PLAIN, SENTENCE, WINDOW, context
+
+if TYPE_CHECKING:
+    from qa.rank.ranker import Ranker
 
 
 def question_words(text: str) -> Words:
@@ -93,19 +97,18 @@ def add_gaps(rows: list[dict[str, float]]) -> None:
         row["dense_plain_gap"] = row["dense_plain"] - top_plain
 
 
-def gather(
-    store: Store, scorer: Scorer, qvec: np.ndarray, words: Words, *, question: str = ""
-) -> Ranking:
+def gather(ranker: Ranker, qvec: np.ndarray, words: Words, *, question: str = "") -> Ranking:
     """The question's candidate passages with their signals and fused score, best first.
 
     Args:
-        store: Where the passages are.
-        scorer: The fitted models (the ranker and how many candidates to take).
+        ranker: The store, and the fitted models (the ranker and how many
+            candidates to take).
         qvec: The question's vector.
         words: The question's content words (:func:`question_words`).
         question: The question's text, for the answer-level checks
             (``qa.rank.answerable``); they see nothing when it is empty.
     """
+    store, scorer = ranker.store, ranker.scorer
     vocab = store.vocabulary(Field.PASSAGE)
     known = [t for t, _ in words if t in vocab]  # the question's BM25 terms
     want = scorer.candidates
@@ -174,7 +177,7 @@ def gather(
         top == max(ranked, key=lambda c: c.dense_sentence).id
         and top == max(ranked, key=lambda c: c.bm25_rel).id
     )
-    ranking.runner_up = runner_up(store, scorer, ranking)
+    ranking.runner_up = runner_up(ranker, ranking)
     # What the answer-level checks read: the question and the top passage in context.
     ranking.question = question
     p = store.passages[top]

@@ -1,6 +1,6 @@
 """Turning retrieval signals into a ranking, a decline decision and a confidence.
 
-Three small linear models, all fit by ``scripts/fit_scoring.py`` on labelled
+Three small linear models, all fit by ``qa/fit/scoring.py`` on labelled
 questions and stored in ``qa/rank/scoring.json`` (docs/retrieval.md explains them):
 
 * ``rank``: fuses dense and BM25 signals into one score per passage;
@@ -28,24 +28,11 @@ import numpy as np
 from qa.errors import QAError
 from qa.rank.answerable import answer_checks
 from qa.rank.candidate import AnswerSignals, Candidate, Ranking, signal_names
+from qa.rank.features import RANK
 
 PARAMS_FILE = Path(__file__).with_name("scoring.json")
 
-RANK_FEATURES = (
-    "dense",
-    "dense_sentence",
-    "dense_gap",
-    "dense_sentence_gap",
-    "bm25_rel",
-    "bm25_sentence_rel",
-    "bm25_match",
-    "bm25_sentence_match",
-    "dense_unmatched",
-    "dense_sentence_unmatched",
-    "dense_plain",
-    "dense_plain_gap",
-    "dense_plain_unmatched",
-)
+RANK_FEATURES = RANK  # the registry: qa/rank/features.py
 
 
 # From this confidence on, an answer is shown as "High confidence".
@@ -124,7 +111,7 @@ class Linear:
         if unknown:
             raise QAError(
                 f"scoring model {name!r} reads unknown signals {unknown}; the signals are "
-                f"{sorted(known)}; refit it with scripts/fit_scoring.py"
+                f"{sorted(known)}; refit it with python -m qa.fit.scoring"
             )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from qa.errors import QAError
 from qa.store.base import FAQRecord, Field, PassageRecord, Store, StoreWriter
+from qa.store.manifest import Manifest
 
 Location = str | os.PathLike[str]
 
@@ -26,6 +27,7 @@ __all__ = [
     "Store",
     "StoreWriter",
     "live_build",
+    "Manifest",
     "live_manifest",
     "open_store",
     "open_writer",
@@ -67,7 +69,7 @@ def open_writer(location: Location, model: str) -> StoreWriter:
     return LocalWriter(location, model)
 
 
-def live_manifest(location: Location) -> dict[str, Any] | None:
+def live_manifest(location: Location) -> Manifest | None:
     """The manifest of the build published at ``location``, or None if none can be read."""
     from qa.store.qdrant.location import parse
 
@@ -79,7 +81,9 @@ def live_manifest(location: Location) -> dict[str, Any] | None:
 
             conn = connect(where)
             target = live_target(conn)
-            return None if target is None else dict(read_meta(conn, target)["manifest"])
+            if target is None:
+                return None
+            return Manifest.from_dict(read_meta(conn, target)["manifest"])
         from qa.store.local.files import read_manifest
 
         return read_manifest(location)

@@ -19,32 +19,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from qa.errors import IndexNotReadyError
-from qa.text import TERM_SCHEME
-from qa.units import UNIT_SCHEME
+from qa.store.manifest import Manifest
 
 if TYPE_CHECKING:
     from qa.store.scope import Scope
-
-
-def check_schemes(manifest: dict[str, Any], where: str, rebuild: str) -> None:
-    """Refuse an index whose keyword terms or embedded texts are an older qa's.
-
-    Its question words would be matched against another vocabulary, or the
-    ranker would lack signals it was fitted on; ``rebuild`` is the command
-    the message tells the user to run.
-
-    Raises:
-        IndexNotReadyError: One line naming ``where`` and ``rebuild``.
-    """
-    for key, current, what in (
-        ("term_scheme", TERM_SCHEME, "whose keyword search reads words differently"),
-        ("unit_scheme", UNIT_SCHEME, "which embedded other texts for each passage"),
-    ):
-        if manifest.get(key, 1) != current:
-            raise IndexNotReadyError(
-                f"{where}: index was built by an older qa, {what}; run `{rebuild}` to rebuild it"
-            )
 
 
 class Field(StrEnum):
@@ -71,6 +49,13 @@ class PassageRecord:
     key: str
     units: tuple[int, int]
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object a store keeps (:meth:`from_json` reads it back)."""
+        return {
+            "doc": self.doc, "path": self.path, "line": self.line, "heading": self.heading,
+            "text": self.text, "key": self.key, "units": list(self.units),
+        }  # fmt: skip
+
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> PassageRecord:
         start, end = row["units"]
@@ -91,6 +76,13 @@ class FAQRecord:
     answer: str
     key: str
     units: tuple[int, int]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object a store keeps (:meth:`from_json` reads it back)."""
+        return {
+            "doc": self.doc, "path": self.path, "line": self.line, "question": self.question,
+            "answer": self.answer, "key": self.key, "units": list(self.units),
+        }  # fmt: skip
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> FAQRecord:
@@ -147,7 +139,7 @@ class Store(Protocol):
     """A built index, opened for questions.  Reads are safe from many threads."""
 
     @property
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> Manifest:
         """What built the index: format, model, dimension, counts, documents."""
         ...
 
@@ -230,9 +222,9 @@ class StoreWriter(Protocol):
 
     def write(
         self,
-        manifest: dict[str, Any],
-        passages: list[dict[str, Any]],
-        faqs: list[dict[str, Any]],
+        manifest: Manifest,
+        passages: list[PassageRecord],
+        faqs: list[FAQRecord],
         units: np.ndarray,
     ) -> None:
         """Store the filled vectors, the records, their keyword indexes and the manifest."""

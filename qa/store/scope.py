@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from qa.store.base import (
     Store,
     UnitHits,
 )
+from qa.store.manifest import Manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +146,7 @@ class ScopedStore:
         self.scope = scope
 
     @property
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> Manifest:
         return self.base.manifest
 
     @property

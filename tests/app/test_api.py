@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from bench.app_process import free_port, post_api_ask
 from qa.app.api import MAX_BODY_BYTES
 from qa.app.chat import Chat
 from qa.app.page import launch
 from qa.feedback import FeedbackLog
 from qa.live import LiveIndex
-from tests.support.app_process import free_port, post_api_ask
 from tests.support.samples import IN_SCOPE, OFF_TOPIC
 
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
@@ -110,6 +110,50 @@ def test_openapi_documents_the_api(served: tuple[str, LiveIndex]) -> None:
     assert {"question", "history"} <= set(body["properties"])
     assert "200" in ask["responses"] and "422" in ask["responses"]
     assert "/api/health" in schema["paths"]
+
+
+def _keys(value: Any) -> Any:
+    """The keys of a reply, nested objects' keys under their field."""
+    return {k: _keys(v) for k, v in value.items()} if isinstance(value, dict) else None
+
+
+def _schema_keys(schema: dict[str, Any], node: dict[str, Any]) -> Any:
+    refs = [node] + node.get("anyOf", [])
+    for ref in refs:
+        if "$ref" in ref:
+            return _schema_keys(schema, schema["components"]["schemas"][ref["$ref"].split("/")[-1]])
+    if "properties" in node:
+        return {k: _schema_keys(schema, v) for k, v in node["properties"].items()}
+    return None
+
+
+def test_openapi_reply_is_what_ask_returns(served: tuple[str, LiveIndex]) -> None:
+    """Every field /api/ask returns is in /openapi.json, missing and missing_note included."""
+    url, _ = served
+    _, schema = _raw(f"{url}/openapi.json", None, "GET")
+    reply = schema["paths"]["/api/ask"]["post"]["responses"]["200"]["content"]
+    documented = _schema_keys(schema, reply["application/json"]["schema"])
+    # An answer with a passage and an FAQ pair, so the nested objects are compared too.
+    answer = post_api_ask(url, "Who leads the coalition of the willing?")
+    assert answer["passage"] is not None and answer["faq"] is not None
+    assert {"missing", "missing_note"} <= set(documented)
+    returned = _keys(answer)
+    assert set(documented) == set(returned)
+    for name in ("passage", "faq"):
+        assert documented[name] == returned[name]
+    declined = post_api_ask(url, "What is the capital of Australia?")
+    assert set(_keys(declined)) == set(documented)
+
+
+def test_docs_field_table_is_the_schema() -> None:
+    """docs/app.md's table of the reply's fields is the one qa.answer.types derives."""
+    from qa.answer.types import field_table
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "app.md").read_text("utf-8")
+    start = docs.index("<!-- answer-fields")
+    start = docs.index("\n", start) + 1
+    end = docs.index("<!-- /answer-fields -->")
+    assert docs[start:end] == field_table()
 
 
 def test_api_needs_the_pages_login(live: LiveIndex, tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from qa.live import LiveIndex
 from tests.support.samples import IN_SCOPE, OFF_TOPIC
 
 
-def test_chat_respond_appends_exchange_and_vote_context(live: LiveIndex, tmp_path: Path) -> None:
+def test_chat_converse_appends_exchange_and_vote_context(live: LiveIndex, tmp_path: Path) -> None:
     chat = Chat(live, FeedbackLog(tmp_path / "votes.jsonl"))
-    history, votes = chat.respond(IN_SCOPE, [], {})
+    history, votes = chat.converse(IN_SCOPE, [], {}, [])[:2]
     assert [m["role"] for m in history] == ["user", "assistant"]
     assert "options" not in history[1]
     context = votes["1"]
@@ -24,13 +24,13 @@ def test_chat_respond_appends_exchange_and_vote_context(live: LiveIndex, tmp_pat
     assert context["passage_id"] == live.get().ask(IN_SCOPE).passage.id  # type: ignore[union-attr]
     assert context["build"] == live.get().folder.name
 
-    history, votes = chat.respond(OFF_TOPIC, history, votes)
+    history, votes = chat.converse(OFF_TOPIC, history, votes, [])[:2]
     assert len(history) == 4
     options = [o["value"] for o in history[3]["options"]]
     assert options == list(live.get().ask(OFF_TOPIC).suggestions)
     assert votes["3"]["passage_id"] is None and votes["3"]["answered"] is False
 
-    assert chat.respond("   ", history, votes) == (history, votes)
+    assert chat.converse("   ", history, votes, [])[:2] == (history, votes)
 
 
 def test_vote_is_logged_with_question_passage_vote_and_time(
@@ -38,7 +38,7 @@ def test_vote_is_logged_with_question_passage_vote_and_time(
 ) -> None:
     log = FeedbackLog(tmp_path / "logs" / "votes.jsonl")
     chat = Chat(live, log)
-    history, votes = chat.respond(IN_SCOPE, [], {})
+    history, votes = chat.converse(IN_SCOPE, [], {}, [])[:2]
     assert chat.record_vote(votes, 0, False) is None  # the user's own message
     assert chat.record_vote(votes, 1, None) is None  # a withdrawn vote
     vote = chat.record_vote(votes, 1, False)
@@ -99,9 +99,9 @@ def test_a_store_that_cannot_be_reached_gets_a_plain_reply_until_it_is_back(
         raise StoreUnavailableError("cannot reach the Qdrant server at http://127.0.0.1:1")
 
     monkeypatch.setattr(store, "dense_top", gone)
-    history, votes = chat.respond(IN_SCOPE, [], {})
+    history, votes = chat.converse(IN_SCOPE, [], {}, [])[:2]
     assert "reached right now" in history[-1]["content"]
     assert UNREACHABLE in live.status() and not votes
     monkeypatch.setattr(store, "dense_top", real)
-    history, votes = chat.respond(IN_SCOPE, history, votes)
+    history, votes = chat.converse(IN_SCOPE, history, votes, [])[:2]
     assert "qa-passage" in history[-1]["content"] and UNREACHABLE not in live.status()

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
+from bench.app_process import call_api, free_port, wait_rebuilt
 from qa.app.chat import Chat
 from qa.app.page import launch
 from qa.feedback import FeedbackLog
 from qa.library import RefusedFile, safe_name
 from qa.live import LiveIndex
 from tests.conftest import ROOT, SEED
-from tests.support.app_process import call_api, free_port, wait_rebuilt
 from tests.support.samples import (
     BROKEN_PDF,
     FERRY_ANSWER,

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 import qa
+from bench.app_process import app_command, app_env, call_api, free_port, stop
 from qa.store import live_build
 from tests.conftest import SEED
-from tests.support.app_process import app_command, app_env, call_api, free_port, stop
 from tests.support.samples import FERRY_ANSWER, FERRY_QUESTION, IN_SCOPE, ferry_docx
 
 START_TIMEOUT = 300

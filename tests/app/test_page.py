@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
+from bench.app_process import app_command, app_env, ask_over_http, free_port, stop
 from qa.app.chat import AUTH_ENV, Chat
 from qa.app.page import launch, serve
 from qa.cli import parser as qa_parser
 from qa.feedback import FeedbackLog
 from qa.live import LiveIndex
 from qa.store.local.files import build_dir
-from tests.support.app_process import app_command, app_env, ask_over_http, free_port, stop
 from tests.support.samples import IN_SCOPE, OFF_TOPIC
 
 # Gradio's queue trips pandas deprecation warnings on every event; they are not ours.

@@ -94,7 +94,7 @@ def test_corpus_and_question_markup_render_as_text(
     live.prepare()
     chat = Chat(live, FeedbackLog(tmp_path / "votes.jsonl"))
     question = HOSTILE_QUESTION + ' <script>alert(1)</script><img src=x onerror="alert(2)">'
-    history, _ = chat.respond(question, [], {})
+    history, _ = chat.converse(question, [], {}, [])[:2]
     user, reply = history
     assert_only_own_markup(user["content"])
     assert html.unescape(user["content"]) == question

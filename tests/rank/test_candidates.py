@@ -9,7 +9,7 @@ import pytest
 
 import qa
 from qa.errors import QAError
-from qa.rank import Candidate, Scorer, answer_signals, as_row, gather, question_words
+from qa.rank import Candidate, Scorer, answer_signals, as_row, question_words
 from qa.rank.scoring import PARAMS_FILE
 
 
@@ -25,7 +25,7 @@ def test_candidates_are_typed_sorted_and_carry_their_gaps(seed_retriever: qa.Ret
     store, scorer = seed_retriever.store, seed_retriever.scorer
     question = "Who leads the coalition of the willing?"
     qvec = seed_retriever.embedder.encode([question])[0]
-    ranking = gather(store, scorer, qvec, question_words(question))
+    ranking = seed_retriever.ranker.gather(qvec, question_words(question))
     assert all(isinstance(c, Candidate) for c in ranking.candidates)
     # Slotted: a misspelt signal cannot be set by accident.
     with pytest.raises(AttributeError):

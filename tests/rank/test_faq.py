@@ -27,7 +27,7 @@ def test_fitted_file_names_its_signals_and_data() -> None:
         path = ROOT / item["path"]
         if path.exists():  # ../shared is not in every checkout
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            assert digest == item["sha256"], f"{item['path']} changed: rerun scripts/fit_faq.py"
+            assert digest == item["sha256"], f"{item['path']} changed: rerun python -m qa.fit.faq"
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ def test_records_are_the_corpus(built: tuple[Location, Store], tmp_path: Path) -
     assert sorted(f.question for f in store.faqs) == sorted(
         f.question for d in docs for f in d.faqs
     )
-    assert store.manifest["counts"]["passages"] == len(store.passages)
+    assert store.manifest.counts.passages == len(store.passages)
     assert store.build_id
 
 

@@ -22,7 +22,7 @@ import pytest
 import qa
 from qa.embed import Embedder
 from qa.errors import IndexNotReadyError, QAError, StoreUnavailableError
-from qa.rank import gather, question_words
+from qa.rank import question_words
 from qa.store import Field, live_build, live_manifest, open_store
 
 pytest.importorskip("qdrant_client", reason="the qa[qdrant] extra, which make test installs")
@@ -102,7 +102,7 @@ def test_every_candidate_signal_is_the_folder_stores(
     folder, qdrant = two_stores
     qvec = embedder.encode([question])[0]
     words = question_words(question)
-    a, b = (gather(r.store, r.scorer, qvec, words) for r in (folder, qdrant))
+    a, b = (r.ranker.gather(qvec, words) for r in (folder, qdrant))
     assert [c.id for c in a] == [c.id for c in b]
     for x, y in zip(a, b, strict=True):
         for name in SIGNALS:
@@ -149,7 +149,7 @@ def test_rebuild_swaps_the_alias_reuses_vectors_and_removes_the_old(
     # A reader of the replaced build goes on until it notices the new one.
     np.testing.assert_array_equal(new.vectors(np.array([0])), old.vectors(np.array([0])))
     manifest = live_manifest(location)
-    assert manifest is not None and manifest["counts"]["passages"] == len(new.passages)
+    assert manifest is not None and manifest.counts.passages == len(new.passages)
     qa.build(write_corpus(tmp_path / "corpus"), location, embedder=embedder)
     third = live_build(location)
     assert set(builds(conn)) == {after, third}  # the one before is removed now
@@ -251,7 +251,7 @@ def _set_meta(location: str, change: dict[str, object]) -> None:
 
 
 def test_another_model_or_format(built: str, embedder: Embedder) -> None:
-    good = open_store(built).manifest
+    good = open_store(built).manifest.to_dict()
     try:
         _set_meta(built, {"manifest": {**good, "model": "another-model"}})
         with pytest.raises(IndexNotReadyError, match="another-model.*qa build --model"):

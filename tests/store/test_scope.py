@@ -111,7 +111,7 @@ def test_an_ivf_index_searches_a_large_scope_with_an_id_selector(
     monkeypatch.setattr(ann, "FLAT_MAX_VECTORS", 10)  # this corpus builds an IVF index
     qa.build(write_corpus(tmp_path / "corpus"), tmp_path / "index", embedder=embedder)
     store = open_store(tmp_path / "index")
-    assert store.manifest["ann"]["kind"] == "ivf"
+    assert store.manifest.ann["kind"] == "ivf"
     scope = _scope(store, SEED.name)
     searched = sum(
         int((store.kinds(np.arange(*store.passages[i].units)) <= SENTENCE).sum())

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,10 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexNotReadyError, QAError
+from qa.store import manifest as manifest_file
+from qa.store.manifest import Manifest
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CURRENT = "current"
@@ -96,17 +100,15 @@ def build_dir(index_dir: str | os.PathLike[str]) -> Path:
     return target
 
 
-def read_manifest(index_dir: str | os.PathLike[str]) -> dict[str, Any]:
+def read_manifest(index_dir: str | os.PathLike[str]) -> Manifest:
     """The manifest of the build ``index_dir`` serves.
 
     Raises:
         IndexNotReadyError: There is no complete build.
-        OSError, ValueError: The manifest cannot be read.
+        OSError, ValueError: The manifest cannot be read, or is incomplete.
     """
-    manifest = json.loads((build_dir(index_dir) / "manifest.json").read_text("utf-8"))
-    if not isinstance(manifest, dict):
-        raise ValueError("manifest.json is not an object")
-    return manifest
+    folder = build_dir(index_dir)
+    return Manifest.from_dict(manifest_file.read_file(folder))
 
 
 @contextlib.contextmanager
@@ -119,7 +121,7 @@ def build_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Non
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        print(f"another build of {index_dir} is running; waiting for it", file=sys.stderr)
+        log.warning("another build of %s is running; waiting for it", index_dir)
         try:
             lock.acquire(timeout=wait)
         except Timeout:

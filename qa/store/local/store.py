@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexNotReadyError, QAError
-from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits, check_schemes
+from qa.store import manifest as manifest_file
+from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits
 from qa.store.local import ann
 from qa.store.local.files import FORMAT_VERSION, build_dir, read_jsonl
+from qa.store.manifest import Manifest, check_schemes
 from qa.store.scope import Scope
 from qa.units import SENTENCE
 
@@ -82,7 +84,7 @@ class LocalStore:
             )
             self.units = np.load(folder / "units.npy", allow_pickle=False)
             self.index = faiss.read_index(str(folder / "units.faiss"))
-            ann.configure(self.index, ann.AnnParams.from_manifest(manifest.get("ann")))
+            ann.configure(self.index, ann.AnnParams.from_manifest(manifest.ann))
 
             def load(name: str) -> Any:
                 bm25 = bm25s.BM25.load(str(folder / name), mmap=True, allow_pickle=False)
@@ -96,13 +98,13 @@ class LocalStore:
             if self.faqs:
                 self._bm25[Field.FAQ] = load("bm25_faqs")
             self.sentence_passage = np.load(folder / "sentence_passage.npy", allow_pickle=False)
-            counts = manifest["counts"]
-            dim = int(manifest["dimension"])
+            counts = manifest.counts
+            dim = manifest.dimension
             checks = [
-                (len(self.passages), counts["passages"], "passages"),
-                (len(self.faqs), counts["faqs"], "FAQ pairs"),
-                (self._vectors.shape, (counts["vectors"], dim), "vectors"),
-                (self.units.shape, (counts["vectors"], 2), "units"),
+                (len(self.passages), counts.passages, "passages"),
+                (len(self.faqs), counts.faqs, "FAQ pairs"),
+                (self._vectors.shape, (counts.vectors, dim), "vectors"),
+                (self.units.shape, (counts.vectors, 2), "units"),
                 (self.index.d, dim, "FAISS dimension"),
             ]
         except QAError:
@@ -288,11 +290,9 @@ def best_per_passage(sentence_scores: np.ndarray, owner: np.ndarray, n: int) -> 
     return best
 
 
-def _read_manifest(folder: Path) -> dict[str, Any]:
-    import json
-
-    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
-    version = manifest.get("format_version")
+def _read_manifest(folder: Path) -> Manifest:
+    raw = manifest_file.read_file(folder)
+    version = raw.get("format_version")
     if isinstance(version, int) and version > FORMAT_VERSION:
         raise IndexNotReadyError(
             f"{folder}: index format {version} is newer than this qa "
@@ -300,8 +300,9 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
         )
     if not isinstance(version, int):
         raise ValueError(f"format_version is {version!r}")
+    manifest = Manifest.from_dict(raw)
     check_schemes(manifest, str(folder), "qa build")
-    return dict(manifest)
+    return manifest
 
 
 def _moved(index_dir: str | os.PathLike[str], folder: Path) -> bool:

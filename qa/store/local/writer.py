@@ -6,12 +6,12 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from qa.errors import QAError
-from qa.store.base import Cached
+from qa.store import manifest as manifest_file
+from qa.store.base import Cached, FAQRecord, PassageRecord
 from qa.store.local import ann
 from qa.store.local.files import (
     BUILD_PREFIX,
@@ -24,10 +24,10 @@ from qa.store.local.files import (
     read_manifest,
     remove_stale,
     swap_in,
-    write_json,
     write_jsonl,
     write_npy,
 )
+from qa.store.manifest import Manifest
 from qa.units import SENTENCE, keyword_terms
 
 
@@ -88,9 +88,9 @@ class LocalWriter:
 
     def write(
         self,
-        manifest: dict[str, Any],
-        passages: list[dict[str, Any]],
-        faqs: list[dict[str, Any]],
+        manifest: Manifest,
+        passages: list[PassageRecord],
+        faqs: list[FAQRecord],
         units: np.ndarray,
     ) -> None:
         import bm25s
@@ -98,8 +98,8 @@ class LocalWriter:
 
         folder, vectors = self._folder, self._vectors
         assert folder is not None and vectors is not None, "allocate() first"
-        write_jsonl(folder / "passages.jsonl", passages)
-        write_jsonl(folder / "faqs.jsonl", faqs)
+        write_jsonl(folder / "passages.jsonl", [p.to_json() for p in passages])
+        write_jsonl(folder / "faqs.jsonl", [f.to_json() for f in faqs])
         if isinstance(vectors, np.memmap):
             vectors.flush()
         write_npy(folder / "units.npy", units)
@@ -127,14 +127,9 @@ class LocalWriter:
             bm25.save(str(folder / name))
         write_npy(folder / "sentence_passage.npy", np.array(sentence_owner, dtype=np.int32))
 
-        manifest = {"format_version": FORMAT_VERSION, **manifest}
-        manifest["ann"] = params.to_manifest()
-        # Keys in the order earlier builds wrote them, so manifests diff cleanly.
-        order = ["format_version", "unit_scheme", "term_scheme", "model", "model_fingerprint",
-                 "dimension", "metric", "ann", "built_at"]  # fmt: skip
-        manifest = {k: manifest[k] for k in order if k in manifest} | manifest
+        manifest = manifest.with_store(format_version=FORMAT_VERSION, ann=params.to_manifest())
         fsync_tree(folder)
-        write_json(folder / "manifest.json", manifest)
+        manifest_file.write_file(folder, manifest)
         fsync_dir(folder)
         del vectors
         self._vectors = None
@@ -159,7 +154,7 @@ class _Cache:
         self.vectors: np.ndarray | None = None
         self.kinds: np.ndarray = np.zeros(0, dtype=np.int32)
         self.folder: Path | None = None
-        self.manifest: dict[str, Any] = {}
+        self.manifest: Manifest | None = None
 
     @classmethod
     def of(cls, index_dir: Path, model: str) -> _Cache:
@@ -167,7 +162,7 @@ class _Cache:
         try:
             folder = build_dir(index_dir)
             manifest = read_manifest(folder)
-            if manifest.get("model") != model or manifest.get("format_version") != FORMAT_VERSION:
+            if manifest.model != model or manifest.format_version != FORMAT_VERSION:
                 return cache
             vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
             units = np.load(folder / "units.npy", mmap_mode="r", allow_pickle=False)
@@ -194,10 +189,10 @@ class _Cache:
 
     def centroids(self, params: ann.AnnParams) -> np.ndarray | None:
         """The previous build's IVF cluster centres, when ``params`` can reuse them."""
-        if self.folder is None or params.kind is not ann.IndexKind.IVF:
+        if self.folder is None or self.manifest is None or params.kind is not ann.IndexKind.IVF:
             return None
         try:
-            old = ann.AnnParams.from_manifest(self.manifest.get("ann"))
+            old = ann.AnnParams.from_manifest(self.manifest.ann)
             if (old.kind, old.nlist) != (params.kind, params.nlist):
                 return None
             return np.load(self.folder / ann.CENTROIDS_FILE, allow_pickle=False)

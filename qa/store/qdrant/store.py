@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexNotReadyError
-from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits, check_schemes
+from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits
 from qa.store.local.files import FORMAT_VERSION
+from qa.store.manifest import Manifest, check_schemes
 from qa.store.qdrant import bm25
 from qa.store.qdrant.connection import Connection, connect
 from qa.store.qdrant.layout import (
@@ -59,7 +60,7 @@ class QdrantStore:
         assert build is not None  # read_meta checked it
         self._build = build
         self.collections = parts(build)
-        self.manifest: dict[str, Any] = _check_manifest(where, meta["manifest"])
+        self.manifest: Manifest = _check_manifest(where, meta["manifest"])
         try:
             self._read(meta)
         except IndexNotReadyError as exc:
@@ -114,8 +115,7 @@ class QdrantStore:
                 raise ValueError(f"FAQ pair {n} is missing")
             self.faqs.append(FAQRecord.from_json(point.payload))
             kinds.append(np.asarray(point.payload["kinds"], dtype=np.int32))
-        counts = self.manifest["counts"]
-        total = int(counts["vectors"])
+        total = self.manifest.counts.vectors
         self._kinds = np.zeros(total, dtype=np.int32)
         spans = [p.units for p in self.passages] + [f.units for f in self.faqs]
         for (start, end), k in zip(spans, kinds, strict=True):
@@ -124,13 +124,13 @@ class QdrantStore:
         self._starts = np.array([p.units[0] for p in self.passages], dtype=np.int64)
         passage_kinds = kinds[: len(self.passages)]
         self._passage_units = int(sum(int((k <= SENTENCE).sum()) for k in passage_kinds))
-        self.dim = int(self.manifest["dimension"])
+        self.dim = self.manifest.dimension
 
         units = int(conn.call("count", names["units"], exact=True).count)
         sentences = int(conn.call("count", names["sentences"], exact=True).count)
         checks = [
-            (len(self.passages), counts["passages"], "passages"),
-            (len(self.faqs), counts["faqs"], "FAQ pairs"),
+            (len(self.passages), self.manifest.counts.passages, "passages"),
+            (len(self.faqs), self.manifest.counts.faqs, "FAQ pairs"),
             (units, total, "unit vectors"),
             (sentences, int(self.first_sentence[-1]), "sentences"),
         ]
@@ -445,18 +445,17 @@ def _paths(paths: Sequence[str], ids: np.ndarray) -> Any:
     )
 
 
-def _check_manifest(where: QdrantLocation, manifest: dict[str, Any]) -> dict[str, Any]:
-    version = manifest.get("format_version")
+def _check_manifest(where: QdrantLocation, raw: dict[str, Any]) -> Manifest:
+    version = raw.get("format_version")
     if not isinstance(version, int) or version != FORMAT_VERSION:
         raise IndexNotReadyError(
             f"{where}: index format {version!r} is not the one this qa reads ({FORMAT_VERSION}); "
             f"run `qa build --index {where}` to rebuild it"
         )
-    check_schemes(manifest, str(where), f"qa build --index {where}")
+    rebuild = f"qa build --index {where}"
     try:
-        int(manifest["dimension"]), int(manifest["counts"]["vectors"])
-    except (KeyError, TypeError, ValueError):
-        raise IndexNotReadyError(
-            f"{where}: the manifest is incomplete; run `qa build --index {where}`"
-        ) from None
-    return dict(manifest)
+        manifest = Manifest.from_dict(raw)
+    except ValueError:
+        raise IndexNotReadyError(f"{where}: the manifest is incomplete; run `{rebuild}`") from None
+    check_schemes(manifest, str(where), rebuild)
+    return manifest

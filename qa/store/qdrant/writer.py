@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from qa.errors import QAError
-from qa.store.base import Cached
+from qa.store.base import Cached, FAQRecord, PassageRecord
 from qa.store.local.files import FORMAT_VERSION
+from qa.store.manifest import Manifest
 from qa.store.qdrant import bm25
 from qa.store.qdrant.connection import Connection, connect
 from qa.store.qdrant.layout import (
@@ -130,9 +131,9 @@ class QdrantWriter:
 
     def write(
         self,
-        manifest: dict[str, Any],
-        passages: list[dict[str, Any]],
-        faqs: list[dict[str, Any]],
+        manifest: Manifest,
+        passages: list[PassageRecord],
+        faqs: list[FAQRecord],
         units: np.ndarray,
     ) -> None:
         conn, vectors = self.conn, self._vectors
@@ -178,9 +179,9 @@ class QdrantWriter:
 
     def _write_keywords(
         self,
-        manifest: dict[str, Any],
-        passages: list[dict[str, Any]],
-        faqs: list[dict[str, Any]],
+        manifest: Manifest,
+        passages: list[PassageRecord],
+        faqs: list[FAQRecord],
         units: np.ndarray,
     ) -> None:
         """The passages, sentences and FAQ pairs with their BM25 vectors, then the meta."""
@@ -190,10 +191,14 @@ class QdrantWriter:
         ids = {field: {t: i for i, t in enumerate(words)} for field, words in vocab.items()}
         first = np.searchsorted(sentence_owner, np.arange(len(passages) + 1))
         passage_rows = [
-            {**row, "kinds": _kinds(units, row), "sentences": [int(first[n]), int(first[n + 1])]}
+            {
+                **row.to_json(),
+                "kinds": _kinds(units, row),
+                "sentences": [int(first[n]), int(first[n + 1])],
+            }
             for n, row in enumerate(passages)
         ]
-        faq_rows = [{**row, "kinds": _kinds(units, row)} for row in faqs]
+        faq_rows = [{**row.to_json(), "kinds": _kinds(units, row)} for row in faqs]
         sentence_rows = [{"passage": owner} for owner in sentence_owner]
         self._upload(names["passages"], _documents(passage_terms, ids["passage"], passage_rows))
         self._upload(names["sentences"], _documents(sentence_terms, ids["passage"], sentence_rows))
@@ -299,7 +304,7 @@ def _documents(
         yield models.PointStruct(id=n, vector=vector, payload=payload)
 
 
-def _meta(manifest: dict[str, Any], vocab: dict[str, list[str]]) -> Iterator[Any]:
+def _meta(manifest: Manifest, vocab: dict[str, list[str]]) -> Iterator[Any]:
     """Point 0: the manifest and where each vocabulary is; then the vocabularies."""
     from qdrant_client import models
 
@@ -311,7 +316,7 @@ def _meta(manifest: dict[str, Any], vocab: dict[str, list[str]]) -> Iterator[Any
             terms.append(words[s : s + CHUNK])
             chunks[field].append(len(terms))
     meta = {
-        "manifest": {"format_version": FORMAT_VERSION, "store": "qdrant", **manifest},
+        "manifest": manifest.with_store(format_version=FORMAT_VERSION, store="qdrant").to_dict(),
         "layout": LAYOUT,
         "vocabulary": chunks,
     }
@@ -320,8 +325,8 @@ def _meta(manifest: dict[str, Any], vocab: dict[str, list[str]]) -> Iterator[Any
         yield models.PointStruct(id=i, vector={}, payload={"terms": words})
 
 
-def _kinds(units: np.ndarray, row: dict[str, Any]) -> list[int]:
-    start, end = row["units"]
+def _kinds(units: np.ndarray, row: PassageRecord | FAQRecord) -> list[int]:
+    start, end = row.units
     return [int(k) for k in units[start:end, 1]]
 
 
@@ -352,8 +357,8 @@ class _Cache:
         if live is None or build is None:
             return cache
         try:
-            manifest = read_meta(conn, live)["manifest"]
-            if manifest.get("model") != model or manifest.get("format_version") != FORMAT_VERSION:
+            manifest = Manifest.from_dict(read_meta(conn, live)["manifest"])
+            if manifest.model != model or manifest.format_version != FORMAT_VERSION:
                 return cache
             names = parts(build)
             for part in ("passages", "faqs"):
@@ -363,7 +368,7 @@ class _Cache:
                     if 0 <= start < end and len(row["kinds"]) == end - start:
                         cache.rows[str(row["key"])] = (start, end, list(row["kinds"]))
             cache.conn, cache.units = conn, names["units"]
-            cache.total = int(manifest["counts"]["vectors"])
+            cache.total = manifest.counts.vectors
         except (QAError, KeyError, TypeError, ValueError):
             cache.rows = {}  # an unreadable old build is just an empty cache
         return cache

@@ -1,58 +1,62 @@
 """Fit qa/rank/scoring.json from labelled questions: the ranker, the decline model
 and the confidence model.  docs/retrieval.md explains each.
 
-    python scripts/fit_scoring.py                 # fit on SQuAD dev, write qa/rank/scoring.json
-    python scripts/fit_scoring.py --check ../shared/eval/article_dev.jsonl
-    python scripts/fit_scoring.py --questions my.jsonl --corpus my-corpus/ --out my-scoring.json
+    python -m qa.fit.scoring                 # fit on SQuAD dev, write qa/rank/scoring.json
+    python -m qa.fit.scoring --check ../shared/eval/article_dev.jsonl
+    python -m qa.fit.scoring --questions my.jsonl --corpus my-corpus/ --out my-scoring.json
 
 The questions use the ``qa eval`` format.  Every figure printed is
 out-of-fold: cross-validation leaves whole documents out, so no document's
 questions are scored by a model fitted on them.  The script uses the
 product's own code (``qa.build``, ``Retriever.rank``), so the fitted
-features are exactly the ones the retriever computes.
+features are exactly the ones the retriever computes.  The written file's
+``provenance`` says what made it (:func:`qa.fit.common.provenance`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import qa  # noqa: E402
-from qa.embed import Embedder  # noqa: E402
-from qa.evaluate import read_questions  # noqa: E402
-from qa.rank import Linear, answer_signals, as_row, names_every_word  # noqa: E402
-from qa.rank.scoring import RANK_FEATURES  # noqa: E402
-from qa.retrieve import Retriever  # noqa: E402
-from qa.text import terms  # noqa: E402
-from qa.units import context  # noqa: E402
-from scripts.fit_confidence import ablate, fit_confidence  # noqa: E402
-
-# type_missing: the question asks for a number, date or name the top
-# passage's best sentence lacks (qa.rank.answerable; docs/retrieval.md).
-# coverage (the share of the question's words the corpus has at all) beside
-# its rarity-weighted form: out of fold on SQuAD it answers as many covered
-# questions and slightly fewer uncovered ones (docs/retrieval.md).
-IN_SCOPE_FEATURES = (
-    "dense_sentence",
-    "dense_plain",
-    "info_coverage",
-    "coverage",
-    "missing_info",
-    "score",
-    "type_missing",
+import qa
+from qa.answer import Retriever
+from qa.embed import Embedder
+from qa.evaluate import read_questions
+from qa.fit.common import (
+    ROOT,
+    SQUAD_CORPUS,
+    SQUAD_QUESTIONS,
+    MemoEmbedder,
+    corpus_files,
+    fit_logistic,
+    hit,
+    main_args,
+    matrix,
+    out_of_fold,
+    provenance,
+    to_linear,
+    write_fitted,
 )
+from qa.fit.confidence import ablate, fit_confidence
+from qa.rank import Linear, answer_signals, as_row
+from qa.rank.features import IN_SCOPE as IN_SCOPE_FEATURES
+from qa.rank.features import RANK as RANK_FEATURES
+from qa.text import terms
+from qa.units import context
+
+log = logging.getLogger(__name__)
+
 # Share of covered questions the decline threshold lets through.  SQuAD's
 # questions reuse their paragraph's words, so they match far better than a
 # reader's paraphrases do; a threshold that turns away 2% of them turns away
@@ -66,37 +70,6 @@ SAMPLE_PER_DOC = 60  # questions per document in the leave-out settings, to keep
 SEED = 13
 
 
-class MemoEmbedder(Embedder):
-    """Encodes each distinct text once across the many indexes built here,
-    and across runs when given a cache folder."""
-
-    def __init__(self, cache: Path | None = None) -> None:
-        super().__init__()
-        self.memo: dict[str, np.ndarray] = {}
-        self.cache = cache
-        if cache and (cache / "texts.json").is_file():
-            texts = json.loads((cache / "texts.json").read_text())
-            vectors = np.load(cache / "vectors.npy", allow_pickle=False)
-            self.memo = dict(zip(texts, vectors, strict=True))
-
-    def save(self) -> None:
-        if self.cache:
-            self.cache.mkdir(parents=True, exist_ok=True)
-            (self.cache / "texts.json").write_text(json.dumps(list(self.memo)))
-            np.save(self.cache / "vectors.npy", np.stack(list(self.memo.values())))
-
-    def encode(self, texts: list[str], **kwargs: Any) -> np.ndarray:
-        new = [t for t in dict.fromkeys(texts) if t not in self.memo]
-        if new:
-            for t, v in zip(new, super().encode(new), strict=True):
-                self.memo[t] = v
-        return np.stack([self.memo[t] for t in texts])
-
-
-def hit(text: str, needles: list[str]) -> bool:
-    return any(n in text for n in needles)
-
-
 def build_subset(corpus: Path, files: list[Path], embedder: Embedder, tmp: Path) -> Retriever:
     folder = Path(tempfile.mkdtemp(dir=tmp))
     (folder / "corpus").mkdir()
@@ -104,46 +77,6 @@ def build_subset(corpus: Path, files: list[Path], embedder: Embedder, tmp: Path)
         (folder / "corpus" / f.name).write_bytes(f.read_bytes())
     qa.build(folder / "corpus", folder / "index", embedder=embedder)
     return qa.load(folder / "index", embedder=embedder)
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> LogisticRegression:
-    model = LogisticRegression(C=c, max_iter=2000)
-    model.fit(x, y)
-    return model
-
-
-def to_linear(
-    model: LogisticRegression, features: tuple[str, ...], threshold: float = 0.5
-) -> Linear:
-    return Linear(
-        features, tuple(float(w) for w in model.coef_[0]), float(model.intercept_[0]), threshold
-    )
-
-
-def matrix(rows: list[dict[str, float]], features: tuple[str, ...]) -> np.ndarray:
-    return np.array([[r[f] for f in features] for r in rows], dtype=np.float64)
-
-
-def out_of_fold(
-    rows: list[dict[str, Any]],
-    features: tuple[str, ...],
-    label: str,
-    c: float = 1.0,
-    extra: list[dict[str, Any]] = (),  # type: ignore[assignment]
-) -> np.ndarray:
-    """Probabilities for each row, then each of ``extra`` (rows not fitted
-    on), from a model fit without the row's document."""
-    docs = sorted({r["doc"] for r in rows})
-    probs = np.zeros(len(rows) + len(extra))
-    x, y = matrix(rows, features), np.array([r[label] for r in rows])
-    x_all = matrix(rows + list(extra), features) if extra else x
-    for doc in docs:
-        test = np.array([r["doc"] == doc for r in rows])
-        if len(set(y[~test])) < 2:
-            continue
-        wanted = np.array([r["doc"] == doc for r in rows + list(extra)])
-        probs[wanted] = fit_logistic(x[~test], y[~test], c).predict_proba(x_all[wanted])[:, 1]
-    return probs
 
 
 # ------------------------------------------------------------------ ranker
@@ -189,14 +122,14 @@ def fit_ranker(
         found = False
         for cand in ranking.candidates:
             text = retriever.passages[cand.id].text
-            y = hit(text, q["passage_any"])
-            if y and not found:  # the best-ranked right passage
+            right = hit(text, q["passage_any"])
+            if right and not found:  # the best-ranked right passage
                 overlaps[i] = overlap(retriever, ranking.words, cand.id)
                 found = True
             rows.append(
                 {
                     **{f: getattr(cand, f) for f in RANK_FEATURES},
-                    "y": y,
+                    "y": right,
                     "q": i,
                     "doc": q["doc"],
                 }
@@ -229,9 +162,7 @@ def fit_ranker(
     for alpha in OVERLAP_ALPHAS:
         weights = overlap_weights(overlaps, alpha)[q_of]
         by_alpha[alpha] = cross_validate(weights)
-        print(
-            f"ranker, overlap weight power {alpha}: {json.dumps(by_alpha[alpha])}", file=sys.stderr
-        )
+        log.info("ranker, overlap weight power %s: %s", alpha, json.dumps(by_alpha[alpha]))
     best = max(OVERLAP_ALPHAS, key=lambda a: (round(by_alpha[a]["hit@1"], 9), by_alpha[a]["mrr"]))
     model = LogisticRegression(C=1.0, max_iter=2000)
     model.fit(x, y, sample_weight=overlap_weights(overlaps, best)[q_of])
@@ -253,7 +184,7 @@ def question_rows(
         rows.append(
             {
                 **feats,
-                "named": names_every_word(retriever.store, ranked.top, q["question"], ranked.words),
+                "named": retriever.ranker.names_every_word(ranked.top, q["question"], ranked.words),
                 "in_scope": int(in_scope),
                 "doc": q["doc"],
                 "setting": setting,
@@ -268,7 +199,7 @@ def question_rows(
 
 def decline_ablation(scope_rows: list[dict[str, Any]], adversarial: list, every: list) -> None:
     """The answered rates of each setting, with and without each decline signal."""
-    print("decline ablation (out-of-fold answered rates):", file=sys.stderr)
+    log.info("decline ablation (out-of-fold answered rates):")
     named = np.array([r["named"] for r in every])
     for name, features in [("all", IN_SCOPE_FEATURES)] + [
         (f"without {f}", tuple(g for g in IN_SCOPE_FEATURES if g != f)) for f in IN_SCOPE_FEATURES
@@ -286,17 +217,21 @@ def decline_ablation(scope_rows: list[dict[str, Any]], adversarial: list, every:
         ):
             sel = np.array([r["setting"] == setting and r["in_scope"] == label for r in every])
             rates.append(f"{setting}/{'covered' if label else 'not'} {answers[sel].mean():.3f}")
-        print(f"  {name:28s} " + "  ".join(rates), file=sys.stderr)
+        log.info("  %-28s %s", name, "  ".join(rates))
 
 
 # ------------------------------------------------------------------ main
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    shared = ROOT.parent / "shared" / "eval"
-    ap.add_argument("--corpus", type=Path, default=shared / "squad2-dev" / "corpus")
-    ap.add_argument("--questions", type=Path, default=shared / "squad2-dev" / "questions.jsonl")
+def main(argv: Sequence[str] | None = None) -> int:
+    """Fit, write ``--out`` with its provenance, and print it."""
+    ap = argparse.ArgumentParser(
+        prog="python -m qa.fit.scoring",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    ap.add_argument("--corpus", type=Path, default=SQUAD_CORPUS)
+    ap.add_argument("--questions", type=Path, default=SQUAD_QUESTIONS)
     ap.add_argument("--out", type=Path, default=ROOT / "qa" / "rank" / "scoring.json")
     ap.add_argument(
         "--check",
@@ -311,7 +246,8 @@ def main() -> int:
     ap.add_argument(
         "--ablate", action="store_true", help="also print the decline and confidence ablations"
     )
-    args = ap.parse_args()
+    argv = main_args(argv)
+    args = ap.parse_args(argv)
 
     rng = random.Random(SEED)
     embedder = MemoEmbedder(args.cache)
@@ -326,7 +262,7 @@ def main() -> int:
     vecs = embedder.encode([r["question"] for r in answerable + unanswerable])
     for r, v in zip(answerable + unanswerable, vecs, strict=True):
         r["qvec"] = v
-    files = sorted(p for p in args.corpus.iterdir() if p.suffix in (".txt", ".md"))
+    files = corpus_files(args.corpus)
     titles = {qa.corpus.parse_file(f).title: f for f in files}
     by_doc: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in answerable:
@@ -337,15 +273,17 @@ def main() -> int:
         tmp = Path(tmp_name)
         full = build_subset(args.corpus, files, embedder, tmp)
         embedder.save()  # every passage and question is embedded now
-        print(
-            f"corpus: {len(files)} documents, {len(full.passages)} passages; "
-            f"{len(answerable)} answerable questions",
-            file=sys.stderr,
+        log.info(
+            "corpus: %d documents, %d passages; %d answerable questions",
+            len(files),
+            len(full.passages),
+            len(answerable),
         )
 
         rank, rank_cv = fit_ranker(full, answerable)
-        print(f"ranker (leave-document-out): {json.dumps(rank_cv)}", file=sys.stderr)
+        log.info("ranker (leave-document-out): %s", json.dumps(rank_cv))
         params = json.loads(args.out.read_text()) if args.out.exists() else {"candidates": 20}
+        params.pop("provenance", None)  # written anew below
         params["rank"] = rank.to_dict()
 
         def set_params(retriever: Retriever) -> None:
@@ -386,7 +324,7 @@ def main() -> int:
         covered = np.array([r["in_scope"] == 1 for r in scope_rows] + [False] * len(adversarial))
         threshold = float(np.quantile(probs[covered], 1 - ANSWER_RATE))
         # Answered as the retriever would: by the model, or because the top
-        # passage names every word of the question (qa.rank.names_every_word).
+        # passage names every word of the question (Ranker.names_every_word).
         answers = (probs >= threshold) | np.array([r["named"] for r in every])
         in_scope = to_linear(
             fit_logistic(
@@ -396,15 +334,20 @@ def main() -> int:
             threshold,
         )
         params["in_scope"] = in_scope.to_dict()
+        answered_rates: dict[str, float] = {}
         for setting in ("full", "leave-one-out", "one-document"):
             for label in (1, 0):
                 sel = np.array([r["setting"] == setting and r["in_scope"] == label for r in every])
                 if sel.any():
                     rate = float(answers[sel].mean())
-                    print(
-                        f"in-scope model, {setting}, {'covered' if label else 'not covered'}: "
-                        f"answered {rate:.3f} of {int(sel.sum())}",
-                        file=sys.stderr,
+                    which = "covered" if label else "not covered"
+                    answered_rates[f"{setting}, {which}"] = rate
+                    log.info(
+                        "in-scope model, %s, %s: answered %.3f of %d",
+                        setting,
+                        which,
+                        rate,
+                        int(sel.sum()),
                     )
 
         if args.ablate:
@@ -412,26 +355,29 @@ def main() -> int:
         answered = [r for r, a in zip(every, answers, strict=True) if a]
         if args.ablate:
             ablate(answered, positives + adversarial, out_of_fold)
-        params["correct"] = fit_confidence(
-            answered,
-            positives + adversarial,
-            out_of_fold,
-            lambda x, y, f: to_linear(fit_logistic(x, y), f),
-        ).to_dict()
+        mix = positives + adversarial
+        correct, confidence = fit_confidence(
+            answered, mix, out_of_fold, lambda x, y, f: to_linear(fit_logistic(x, y), f)
+        )
+        params["correct"] = correct.to_dict()
 
     embedder.save()
-    args.out.write_text(json.dumps(params, indent=1) + "\n")
+    params["provenance"] = provenance(
+        [args.questions, *files],
+        "qa.fit.scoring",
+        argv,
+        {"rank": rank_cv, "in_scope_answered": answered_rates, "correct": confidence},
+    )
+    write_fitted(args.out, params)
     print(json.dumps(params, indent=1))
     for check in args.check:
         from qa.evaluate import evaluate
 
-        with tempfile.TemporaryDirectory() as tmp:
-            qa.build(args.check_corpus, tmp, embedder=embedder)
-            print(f"\ncheck on {check}:", file=sys.stderr)
-            print(
-                evaluate(qa.load(tmp, embedder=embedder), read_questions(check)).table(),
-                file=sys.stderr,
-            )
+        with tempfile.TemporaryDirectory() as check_index:
+            qa.build(args.check_corpus, check_index, embedder=embedder)
+            log.info("\ncheck on %s:", check)
+            report = evaluate(qa.load(check_index, embedder=embedder), read_questions(check))
+            log.info(report.table())
     return 0
 
 

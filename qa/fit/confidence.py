@@ -1,4 +1,4 @@
-"""The confidence part of ``scripts/fit_scoring.py``: P(right answer) over the real mix.
+"""The confidence part of :mod:`qa.fit.scoring`: P(right answer) over the real mix.
 
 The confidence model is fit on every question the bot would answer, in
 every setting the fit makes: SQuAD's answerable questions (right when the
@@ -13,7 +13,7 @@ Every figure printed is out-of-fold: whole articles are left out.
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -21,24 +21,16 @@ import numpy as np
 
 from qa.evaluate import auroc, reliability_table
 from qa.rank import Linear
+from qa.rank.features import CORRECT
 from qa.rank.scoring import HIGH_CONFIDENCE
 
-CORRECT_FEATURES = (
-    "score",
-    "margin",
-    "dense",
-    "dense_sentence",
-    "bm25_second",
-    "agree",
-    "negation_unmatched",
-    "sentence_missing_info",
-    "sentence_name_missing",
-    "type_missing",
-)
+log = logging.getLogger(__name__)
+
+CORRECT_FEATURES = CORRECT  # the registry: qa/rank/features.py
 
 
 Rows = list[dict[str, Any]]
-OutOfFold = Callable[..., np.ndarray]  # fit_scoring.out_of_fold
+OutOfFold = Callable[..., np.ndarray]  # qa.fit.common.out_of_fold
 
 
 def mix_figures(conf: np.ndarray, rows: Rows) -> dict[str, float]:
@@ -73,7 +65,9 @@ def oof_figures(answered: Rows, mix: Rows, out_of_fold: OutOfFold, features: tup
 
 def ablate(answered: Rows, mix: Rows, out_of_fold: OutOfFold) -> None:
     """Print the mix figures with each answer-level signal alone and without each."""
-    variants = [("ranking signals only, fit on the mix", RANKING_ONLY)]
+    variants: list[tuple[str, tuple[str, ...]]] = [
+        ("ranking signals only, fit on the mix", RANKING_ONLY)
+    ]
     extra = [f for f in CORRECT_FEATURES if f not in RANKING_ONLY]
     variants += [(f"ranking signals + {f}", (*RANKING_ONLY, f)) for f in extra]
     variants += [(f"all but {f}", tuple(g for g in CORRECT_FEATURES if g != f)) for f in extra]
@@ -85,14 +79,11 @@ def ablate(answered: Rows, mix: Rows, out_of_fold: OutOfFold) -> None:
     probs = out_of_fold(answerable, RANKING_ONLY, "correct", extra=rest)
     by_row = {id(r): float(p) for r, p in zip(answerable + rest, probs, strict=True)}
     today = mix_figures(np.array([by_row.get(id(r), 0.0) for r in mix]), mix)
-    print("confidence ablation on the SQuAD mix (out-of-fold):", file=sys.stderr)
-    print(
-        f"  {'ranking signals, fit on answerable questions only':52s} {_line(today)}",
-        file=sys.stderr,
-    )
+    log.info("confidence ablation on the SQuAD mix (out-of-fold):")
+    log.info("  %-52s %s", "ranking signals, fit on answerable questions only", _line(today))
     for name, features in variants:
         _, figures = oof_figures(answered, mix, out_of_fold, features)
-        print(f"  {name:52s} {_line(figures)}", file=sys.stderr)
+        log.info("  %-52s %s", name, _line(figures))
 
 
 def _line(f: dict[str, float]) -> str:
@@ -108,7 +99,7 @@ def fit_confidence(
     out_of_fold: OutOfFold,
     fit: Callable[[np.ndarray, np.ndarray, tuple[str, ...]], Linear],
     features: tuple[str, ...] = CORRECT_FEATURES,
-) -> Linear:
+) -> tuple[Linear, dict[str, float]]:
     """Fit the confidence model on ``answered`` rows and report on ``mix``.
 
     Args:
@@ -119,22 +110,27 @@ def fit_confidence(
             ``answered`` by identity for those answered.
         out_of_fold: Probabilities from models fit without each row's document.
         fit: Fits the final model on a feature matrix and labels.
+
+    Returns:
+        The model, and its out-of-fold figures on ``mix`` (:func:`mix_figures`).
     """
     conf, figures = oof_figures(answered, mix, out_of_fold, features)
-    print(
-        "confidence on the SQuAD mix (out-of-fold, declined = 0): "
-        + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()),
-        file=sys.stderr,
+    log.info(
+        "confidence on the SQuAD mix (out-of-fold, declined = 0): %s",
+        ", ".join(f"{k} {v:.3f}" for k, v in figures.items()),
     )
     table = reliability_table(
         [(float(c), bool(r["correct"])) for c, r in zip(conf, mix, strict=True)]
     )
-    print("confidence reliability on the mix (out-of-fold):", file=sys.stderr)
+    log.info("confidence reliability on the mix (out-of-fold):")
     for b in table:
-        print(
-            f"  {b['low']:.3f}-{b['high']:.3f} n={int(b['n']):5d} "
-            f"conf={b['confidence']:.3f} right={b['hit_rate']:.3f}",
-            file=sys.stderr,
+        log.info(
+            "  %.3f-%.3f n=%5d conf=%.3f right=%.3f",
+            b["low"],
+            b["high"],
+            int(b["n"]),
+            b["confidence"],
+            b["hit_rate"],
         )
     x = np.array([[r[f] for f in features] for r in answered], dtype=np.float64)
-    return fit(x, np.array([r["correct"] for r in answered]), features)
+    return fit(x, np.array([r["correct"] for r in answered]), features), figures

@@ -1,6 +1,6 @@
 """Small talk: greetings, thanks and "what can you do?" get a friendly reply.
 
-The phrases are general English (``qa/smalltalk.txt``), never any
+The phrases are general English (``qa/answer/smalltalk.txt``), never any
 article's.  A message is small talk only when, lower-cased and without
 punctuation, it *is* one of the phrases, give or take filler words such as
 "ok" or "there": matching is exact, so a real question ("What did the

@@ -1,9 +1,9 @@
-"""Fit qa/followup.json: which earlier words a follow-up borrows, and when
-the reading with context is used.  qa/followup.py explains the method.
+"""Fit qa/answer/followup.json: which earlier words a follow-up borrows, and when
+the reading with context is used.  qa/answer/followup.py explains the method.
 
-    python scripts/fit_followups.py                       # fit on SQuAD dev, write qa/followup.json
-    python scripts/fit_followups.py --index /tmp/squad    # reuse a built SQuAD index
-    python scripts/fit_followups.py --out other.json
+    python -m qa.fit.followups                     # fit on SQuAD dev, write qa/answer/followup.json
+    python -m qa.fit.followups --index /tmp/squad  # reuse a built SQuAD index
+    python -m qa.fit.followups --out other.json
 
 The fit data are synthetic conversations built from SQuAD dev (no
 conversation file is read), of three kinds, each a pair of turns:
@@ -23,19 +23,22 @@ the other half.
 
 Every figure printed is out-of-fold: cross-validation leaves whole articles
 out.  The script uses the product's own code (``Retriever.rank``,
-``qa.followup.read_with_history``), so the features are the ones ``ask``
-computes.
+``qa.answer.followup.read_with_history``), so the features are the ones
+``ask`` computes.  The written file's ``provenance`` says what made it
+(:func:`qa.fit.common.provenance`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import re
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,19 +46,27 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import qa  # noqa: E402
-from qa.evaluate import read_questions  # noqa: E402
-from qa.followup import (  # noqa: E402
+import qa
+from qa.answer.followup import (
     ANSWER_FEATURES,
+    PARAMS_FILE,
     SELECT_FEATURES,
     FollowupModel,
     read_with_history,
 )
-from qa.rank import Linear, question_words  # noqa: E402
-from qa.text import information, stems  # noqa: E402
+from qa.evaluate import read_questions
+from qa.fit.common import (
+    SQUAD_CORPUS,
+    SQUAD_QUESTIONS,
+    corpus_files,
+    main_args,
+    provenance,
+    write_fitted,
+)
+from qa.rank import Linear, question_words
+from qa.text import information, stems
+
+log = logging.getLogger(__name__)
 
 SEED = 15
 PAIRS_PER_KIND = 1200  # follow-ups at most (one a paragraph)
@@ -158,30 +169,36 @@ def _right(retriever: qa.Retriever, ranking: Any, needles: list[str]) -> bool:
     return any(n in text for n in needles)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "--questions", default=str(ROOT.parent / "shared/eval/squad2-dev/questions.jsonl")
+def main(argv: Sequence[str] | None = None) -> int:
+    """Fit, and write ``--out`` with its provenance."""
+    ap = argparse.ArgumentParser(
+        prog="python -m qa.fit.followups", description=__doc__.split("\n\n")[0]
     )
-    ap.add_argument("--corpus", default=str(ROOT.parent / "shared/eval/squad2-dev/corpus"))
+    ap.add_argument("--questions", default=str(SQUAD_QUESTIONS))
+    ap.add_argument("--corpus", default=str(SQUAD_CORPUS))
     ap.add_argument(
         "--index", help="a built index of --corpus (built in a temporary folder if not)"
     )
-    ap.add_argument("--out", default=str(ROOT / "qa/followup.json"))
+    ap.add_argument("--out", default=str(PARAMS_FILE))
     ap.add_argument(
         "--answer-only",
         action="store_true",
         help="keep --out's word and select parameters; refit only the decline model",
     )
-    args = ap.parse_args()
+    argv = main_args(argv)
+    args = ap.parse_args(argv)
+    data = [Path(args.questions), *corpus_files(Path(args.corpus))]
     rng = random.Random(SEED)
     if args.answer_only:
-        kept = FollowupModel.from_dict(json.loads(Path(args.out).read_text("utf-8")))
-        model = FollowupModel(
-            kept.min_info, kept.max_added, kept.select, fit_answer(args, kept, rng)
-        )
-        Path(args.out).write_text(json.dumps(model.to_dict(), indent=1) + "\n", "utf-8")
-        print(f"wrote {args.out}")
+        old = json.loads(Path(args.out).read_text("utf-8"))
+        kept = FollowupModel.from_dict(old)
+        answer, answer_scores = fit_answer(args, kept, rng)
+        model = FollowupModel(kept.min_info, kept.max_added, kept.select, answer)
+        select_scores = old.get("provenance", {}).get("scores", {}).get("select", {})
+        scores = {"select": select_scores, "answer": answer_scores}
+        prov = provenance(data, "qa.fit.followups", argv, scores)
+        write_fitted(Path(args.out), {**model.to_dict(), "provenance": prov})
+        log.info("wrote %s", args.out)
         return 0
     pairs = make_pairs(read_questions(args.questions), rng)
     with tempfile.TemporaryDirectory(prefix="qa-fit-followups-") as tmp:
@@ -202,11 +219,10 @@ def main() -> int:
         for min_info in MIN_INFO_GRID:
             for max_added in MAX_ADDED_GRID:
                 model = FollowupModel(min_info, max_added, Linear((), ()))
-                rows, ctx_right = [], []
+                rows: list[list[float] | None] = []
+                ctx_right: list[bool] = []
                 for p, r in zip(pairs, alone, strict=True):
-                    read = read_with_history(
-                        retriever.store, retriever.scorer, model, p.second, r, [p.first]
-                    )
+                    read = read_with_history(retriever.ranker, model, p.second, r, [p.first])
                     if read.context is None:
                         rows.append(None)
                         ctx_right.append(_right(retriever, r, p.needles))
@@ -216,24 +232,30 @@ def main() -> int:
                 results[(min_info, max_added)] = _cross_validate(
                     pairs, rows, alone_right, np.array(ctx_right)
                 )
-                r = results[(min_info, max_added)]
-                print(
-                    f"min_info {min_info:.1f} max_added {max_added}: "
-                    + "  ".join(f"{k} {v:.3f}" for k, v in r["hit"].items()),
-                    flush=True,
+                hits = results[(min_info, max_added)]["hit"]
+                log.info(
+                    "min_info %.1f max_added %d: %s",
+                    min_info,
+                    max_added,
+                    "  ".join(f"{k} {v:.3f}" for k, v in hits.items()),
                 )
     best = max(results, key=lambda k: results[k]["hit"]["fitted"])
     chosen = results[best]
-    print(f"\nchosen: min_info {best[0]}, max_added {best[1]}")
-    print("out-of-fold hit@1 of the chosen reading, by kind of pair:")
+    log.info("\nchosen: min_info %s, max_added %s", best[0], best[1])
+    log.info("out-of-fold hit@1 of the chosen reading, by kind of pair:")
     for kind, figures in chosen["by_kind"].items():
-        print(f"  {kind:<13} " + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+        log.info("  %-13s %s", kind, "  ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     model = FollowupModel(best[0], best[1], chosen["select"])
     # A fresh generator, as --answer-only uses, so both runs fit the same model.
-    answer = fit_answer(args, model, random.Random(SEED))
+    answer, answer_scores = fit_answer(args, model, random.Random(SEED))
     model = FollowupModel(best[0], best[1], chosen["select"], answer)
-    Path(args.out).write_text(json.dumps(model.to_dict(), indent=1) + "\n", "utf-8")
-    print(f"wrote {args.out}")
+    scores = {
+        "select": {"hit@1": chosen["hit"], "hit@1_by_kind": chosen["by_kind"]},
+        "answer": answer_scores,
+    }
+    prov = provenance(data, "qa.fit.followups", argv, scores)
+    write_fitted(Path(args.out), {**model.to_dict(), "provenance": prov})
+    log.info("wrote %s", args.out)
     return 0
 
 
@@ -281,8 +303,11 @@ def _cross_validate(
     }
 
 
-def fit_answer(args: argparse.Namespace, model: FollowupModel, rng: random.Random) -> Linear:
-    """The decline model for readings with context, fit across two half-corpus indexes."""
+def fit_answer(
+    args: argparse.Namespace, model: FollowupModel, rng: random.Random
+) -> tuple[Linear, dict[str, Any]]:
+    """The decline model for readings with context, fit across two half-corpus indexes,
+    and each half's out-of-fold figures."""
     questions = [q for q in read_questions(args.questions) if q["in_scope"]]
     docs = sorted({q["doc"] for q in questions})
     shuffled = rng.sample(docs, len(docs))
@@ -308,33 +333,47 @@ def fit_answer(args: argparse.Namespace, model: FollowupModel, rng: random.Rando
                     (folder / doc.name).write_text(doc.read_text("utf-8"), "utf-8")
             qa.build(folder, Path(tmp) / "index", progress=False)
             retriever = qa.load(Path(tmp) / "index")
-            rows, ys, right = [], [], []
+            rows: list[list[float]] = []
+            ys: list[bool] = []
+            found: list[bool] = []
             for p in pairs + negatives:
                 alone = retriever.rank(p.second)
-                read = read_with_history(
-                    retriever.store, retriever.scorer, model, p.second, alone, [p.first]
-                )
+                read = read_with_history(retriever.ranker, model, p.second, alone, [p.first])
                 if not read.with_context or read.context is None:
                     continue
                 rows.append([read.features[f] for f in ANSWER_FEATURES])
                 ys.append(p.kind != "not covered")
-                right.append(_right(retriever, read.context, p.needles))
-        data.append((np.array(rows), np.array(ys), np.array(right)))
-    print("\nreadings with context, answered (out-of-fold, each half by the other's model):")
+                found.append(_right(retriever, read.context, p.needles))
+        data.append((np.array(rows), np.array(ys), np.array(found)))
+    log.info("\nreadings with context, answered (out-of-fold, each half by the other's model):")
+    figures: dict[str, Any] = {}
     for i, (x, y, right) in enumerate(data):
         fit = _fit(*data[1 - i][:2], balanced=True)
         answered = fit.predict_proba(x)[:, 1] >= 0.5
-        print(
-            f"  half {i + 1}: covered answered {answered[y].mean():.3f} "
-            f"(right {(answered & right)[y].mean():.3f}), "
-            f"not covered declined {(~answered[~y]).mean():.3f}  (n {y.sum()}/{(~y).sum()})"
+        half = {
+            "covered_answered": float(answered[y].mean()),
+            "covered_right": float((answered & right)[y].mean()),
+            "not_covered_declined": float((~answered[~y]).mean()),
+            "covered": int(y.sum()),
+            "not_covered": int((~y).sum()),
+        }
+        figures[f"half {i + 1}"] = half
+        log.info(
+            "  half %d: covered answered %.3f (right %.3f), not covered declined %.3f  (n %d/%d)",
+            i + 1,
+            half["covered_answered"],
+            half["covered_right"],
+            half["not_covered_declined"],
+            half["covered"],
+            half["not_covered"],
         )
     fit = _fit(
         np.concatenate([d[0] for d in data]), np.concatenate([d[1] for d in data]), balanced=True
     )
-    return Linear(
+    linear = Linear(
         ANSWER_FEATURES, tuple(float(w) for w in fit.coef_[0]), float(fit.intercept_[0]), 0.5
     )
+    return linear, figures
 
 
 def _fit(x: np.ndarray, y: np.ndarray, balanced: bool = False) -> LogisticRegression:

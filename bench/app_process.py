@@ -2,8 +2,8 @@
 
 Used by the tests, the benchmark and the scripts, which all talk to a real
 ``python app.py`` the way a browser or another program would.  Needs only
-the standard library.  Import it as ``tests.support.app_process`` with the
-repository's root on ``sys.path``.
+the standard library.  Import it as ``bench.app_process`` with the
+repository's root on ``sys.path`` (pytest and ``bench/run.py`` put it there).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+APP = Path(__file__).resolve().parents[1] / "app.py"
 # Debian's Chromium, headless, as the browser tests and scripts/screenshot.py
 # drive it: no sandbox (root in CI), and no background calls to Google's
 # hosts, which this offline machine refuses.

@@ -12,18 +12,20 @@ before.  The question is read two ways, each with the product's own ranker:
 A question none of whose own content words occurs in the articles is never
 answered with borrowed words.
 
-A fitted logistic model (``select`` in ``qa/followup.json``, fit by
-``scripts/fit_followups.py`` on synthetic follow-ups built from SQuAD)
+A fitted logistic model (``select`` in ``qa/answer/followup.json``, fit by
+``python -m qa.fit.followups`` on synthetic follow-ups built from SQuAD)
 picks the reading that is more likely to find the right passage, from
 signals of both rankings and of the question's wording.  The chosen
-reading is then answered or declined by the usual models, so context
-never turns a question the corpus does not cover into an answer.
+reading is then answered or declined by the usual models
+(:func:`qa.answer.policy.decide`), so context never turns a question the
+corpus does not cover into an answer.
 
 The context reuses the question's one encoding: a follow-up costs one
 more keyword query and candidate gather, not another pass of the model.
-A history turn is an :class:`~qa.retrieve.Answer` (its ``read_as`` is
-used, so context carries over several follow-ups) or a plain question
-string (read as written).
+A history turn (:data:`qa.answer.types.Turn`) is an
+:class:`~qa.answer.types.Answer` (its ``read_as`` is used, so context
+carries over several follow-ups) or a plain question string (read as
+written).
 """
 
 from __future__ import annotations
@@ -33,11 +35,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from qa.rank import Linear, Ranking, Scorer, Words, gather
-from qa.smalltalk import classify
-from qa.store.base import Field, Store
+from qa.answer.smalltalk import classify
+from qa.answer.types import Answer, Turn
+from qa.rank import Linear, Ranker, Ranking, Scorer, Words
+from qa.rank.features import ANSWER, SELECT
+from qa.store.base import Field
 from qa.text import content_words, information, stems
 
 PARAMS_FILE = Path(__file__).with_name("followup.json")
@@ -51,37 +55,9 @@ _POINTERS = frozenset(
 _OPENERS = re.compile(r"^(?:and|but|also|so|what about|how about|and what about)\b", re.I)
 _TOKEN = re.compile(r"[a-z']+")
 
-SELECT_FEATURES = (
-    "pointer",
-    "opener",
-    "own_words",
-    "own_info",
-    "added",
-    "in_scope_alone",
-    "in_scope_context",
-    "score_alone",
-    "score_context",
-    "same_top",
-)
-# What the ``answer`` model reads: whether a reading with context is answered.
-ANSWER_FEATURES = (
-    "pointer",
-    "opener",
-    "own_info",
-    "own_info_coverage",
-    "own_missing_info",
-    "in_scope_alone",
-    "in_scope_context",
-    "in_scope_borrowed",
-    "score_context",
-    "dense_sentence_context",
-)
-
-
-class Turn(Protocol):
-    """What a history turn offers: the text its answer was searched with."""
-
-    read_as: str
+# What the ``select`` and ``answer`` models read (the registry: qa/rank/features.py).
+SELECT_FEATURES = SELECT
+ANSWER_FEATURES = ANSWER
 
 
 @dataclass(frozen=True)
@@ -134,7 +110,7 @@ class Context:
     surface: tuple[str, ...]  # the same words as the earlier turn wrote them
 
 
-def previous_text(history: Sequence[object]) -> str:
+def previous_text(history: Sequence[Turn]) -> str:
     """The text the latest question was read as ('' when there is none).
 
     Small talk ("thanks!") is passed over: the conversation's topic is the
@@ -143,10 +119,12 @@ def previous_text(history: Sequence[object]) -> str:
     for turn in reversed(history):
         if isinstance(turn, str):
             text = turn
-        elif getattr(turn, "kind", "") == "smalltalk":
+        elif not isinstance(turn, Answer):
+            return ""  # not a turn (bad input): nothing to borrow from
+        elif turn.kind == "smalltalk":
             continue
         else:
-            text = str(getattr(turn, "read_as", "") or getattr(turn, "question", "") or "")
+            text = turn.read_as or turn.question
         if classify(text) is None:
             return text
     return ""
@@ -268,32 +246,31 @@ class Readings:
 
 
 def read_with_history(
-    store: Store,
-    scorer: Scorer,
+    ranker: Ranker,
     model: FollowupModel,
     text: str,
     alone: Ranking,
-    history: Sequence[object],
+    history: Sequence[Turn],
 ) -> Readings:
     """Read ``text`` with its conversation and choose the better-supported reading.
 
+    Whether the chosen reading is answered is :func:`qa.answer.policy.decide`'s call.
+
     Args:
-        store: The index.
-        scorer: The fitted ranking and decline models.
+        ranker: The index and its fitted ranking and decline models.
         model: The follow-up parameters.
         text: The cleaned question.
         alone: The question's own ranking (``Retriever.rank(text)``).
         history: The earlier turns, oldest first.
     """
+    store, scorer = ranker.store, ranker.scorer
     borrowed = Context([], ())
     previous = previous_text(history)
     if previous and alone.candidates:
         borrowed = context_words(previous, alone.words, model, store.vocabulary(Field.PASSAGE))
     if not borrowed.words:
         return Readings(alone, None, borrowed, {}, 0.0, alone, text)
-    context = gather(
-        store, scorer, alone.qvec, alone.words + borrowed.words, question=alone.question
-    )
+    context = ranker.gather(alone.qvec, alone.words + borrowed.words, question=alone.question)
     in_scope_borrowed = scorer.covers(context)
     context = with_own_coverage(context, alone)
     features = select_features(text, alone, context, len(borrowed.words), scorer, in_scope_borrowed)

@@ -1,6 +1,6 @@
 """Fit the FAQ matcher (qa/rank/faq.json) on the FAQ sets, out of fold by article.
 
-    python scripts/fit_faq.py [--cache DIR] [--check]
+    python -m qa.fit.faq [--cache DIR] [--check]
 
 The ranker is a linear model over each pair's signals (qa.rank.faq.SIGNALS), fitted on
 pairwise preferences: the right pair's signals minus each other pair's. The show model is
@@ -14,19 +14,101 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
+import logging
 import sys
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from faq_data import ROOT, Example, load_all, sha256  # noqa: E402
+import qa
+from qa.answer.question import question_text
+from qa.fit.common import ROOT, SHARED_EVAL, main_args, provenance, relative, rounded, write_fitted
+from qa.rank.faq import MODEL_FILE, SHOW_SIGNALS, SIGNALS, faq_signals, show_row
+from qa.store.base import Field
 
-from qa.rank.faq import MODEL_FILE, SHOW_SIGNALS, SIGNALS, show_row  # noqa: E402
+log = logging.getLogger(__name__)
+SHARED = SHARED_EVAL
+
+# (name, questions, corpus): every set with FAQ labels.
+SETS = (
+    ("faq-dev", SHARED / "faq-dev" / "questions.jsonl", SHARED / "faq-dev" / "corpus"),
+    ("seed-dev", SHARED / "article_dev.jsonl", ROOT / "corpus"),
+    ("seed-rewordings", ROOT / "tests" / "data" / "seed_rewordings.jsonl", ROOT / "corpus"),
+    (
+        "own-faq",
+        ROOT / "tests" / "data" / "faq" / "questions.jsonl",
+        ROOT / "tests" / "data" / "faq",
+    ),
+)
+
+
+@dataclass
+class Example:
+    set: str
+    group: str  # the article a right pair is in (or the question's own doc): folds go by it
+    question: str
+    signals: np.ndarray  # one row per FAQ pair
+    right: frozenset[int]  # the pairs that answer it; empty when none does
+    in_scope: bool
+    words: list[tuple[str, float]]
+    vocab: frozenset[str]
+    passage_in_scope: float  # the passage models' probability that the articles cover it
+    passage_answered: bool  # an FAQ pair is shown only beside an answered passage
+
+
+def load_set(name: str, questions: Path, corpus: Path, cache: Path) -> list[Example]:
+    index = cache / name
+    qa.build(str(corpus), str(index))
+    retriever = qa.load(str(index))
+    faqs = retriever.faqs
+    docs = sorted({f.doc for f in faqs})
+    examples = []
+    for line in questions.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if "faq_any" not in row and row.get("in_scope", True):
+            continue  # an in-scope question with no FAQ label says nothing here
+        text, _ = question_text(row["question"], retriever.embedder)
+        ranking = retriever.rank(text)
+        signals = faq_signals(
+            retriever.store, retriever.scorer, ranking.qvec, ranking.words, text, ranking[0].id
+        )
+        doc = row.get("doc") or (docs[0] if len(docs) == 1 else "")
+        same_doc = [i for i, f in enumerate(faqs) if f.doc == doc]
+        right = frozenset(same_doc[p] for p in (row.get("faq_any") or []))
+        examples.append(
+            Example(
+                name,
+                f"{name}:{doc}",
+                row["question"],
+                signals,
+                right,
+                bool(row.get("in_scope", True)),
+                ranking.words,
+                retriever.store.vocabulary(Field.FAQ),
+                retriever.scorer.decide(ranking).in_scope,
+                retriever.ask(row["question"]).answered,
+            )
+        )
+    return examples
+
+
+def load_all(cache: Path) -> tuple[list[Example], list[Path]]:
+    examples: list[Example] = []
+    read: list[Path] = []
+    for name, questions, corpus in SETS:
+        if not questions.exists():
+            continue
+        examples += load_set(name, questions, corpus, cache)
+        read.append(questions)
+        read += sorted(p for p in corpus.rglob("*") if p.is_file())
+    return examples, read
+
 
 C = 1.0  # the logistic regressions' inverse regularisation, on standardised signals
 HARD = 5  # wrong pairs per question in the ranker's fit: the nearest ones by QP
@@ -81,7 +163,7 @@ def show_data(
     return np.vstack(rows), np.array(labels), np.array(best)
 
 
-def fit_show(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> dict[str, object]:
+def fit_show(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     model = LogisticRegression(C=C, max_iter=2000)
     model.fit((x - mean) / scale, y, sample_weight=weights * len(y))
@@ -93,20 +175,26 @@ def fit_show(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> dict[str, obj
     }
 
 
-def probability(show: dict[str, object], x: np.ndarray) -> np.ndarray:
+def probability(show: dict[str, Any], x: np.ndarray) -> np.ndarray:
     mean, scale = np.asarray(show["mean"]), np.asarray(show["scale"])
-    z = ((x - mean) / scale) @ np.asarray(show["weights"]) + float(show["bias"])  # type: ignore[arg-type]
+    z = ((x - mean) / scale) @ np.asarray(show["weights"]) + float(show["bias"])
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def fit(examples: list[Example]) -> dict[str, object]:
+@dataclass
+class Fitted:
+    rank: np.ndarray  # the ranker's weights, one per signal
+    show: dict[str, Any]  # the show model: weights, bias, mean, scale
+
+
+def fit(examples: list[Example]) -> Fitted:
     weights = set_weights(examples)
     rank = fit_rank(examples, weights)
     # The show model decides only beside an answered passage, as the retriever asks it.
     answered = np.array([e.passage_answered for e in examples])
     x, y, _ = show_data(examples, rank)
     show = fit_show(x[answered], y[answered], weights[answered])
-    return {"rank": rank, "show": show}
+    return Fitted(rank, show)
 
 
 def out_of_fold(examples: list[Example], threshold: float) -> dict[str, dict[str, float]]:
@@ -117,8 +205,8 @@ def out_of_fold(examples: list[Example], threshold: float) -> dict[str, dict[str
         train = [e for e in examples if e.group != group]
         test = [(i, e) for i, e in enumerate(examples) if e.group == group]
         models = fit(train)
-        x, _, best = show_data([e for _, e in test], models["rank"])
-        p = probability(models["show"], x)
+        x, _, best = show_data([e for _, e in test], models.rank)
+        p = probability(models.show, x)
         for (i, _), b, pi in zip(test, best, p, strict=True):
             shown[i] = int(b) if pi >= threshold and examples[i].passage_answered else None
             ranked[i] = int(b)
@@ -175,43 +263,30 @@ def report(examples: list[Example], shown: dict[int, int | None]) -> dict[str, d
     return figures
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m qa.fit.faq", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--cache", default="/tmp/qa-fit-faq", help="where the sets' indexes go")
     parser.add_argument("--check", action="store_true", help="print the scores, write nothing")
-    args = parser.parse_args()
+    args_list = main_args(argv)
+    args = parser.parse_args(args_list)
     examples, read = load_all(Path(args.cache))
     threshold, scores = choose_threshold(examples)
     for name, fig in scores.items():
-        print(name, fig)
+        log.info("%s %s", name, fig)
     if args.check:
         return 0
     models = fit(examples)
-    show = dict(models["show"], signals=list(SHOW_SIGNALS), threshold=threshold)  # type: ignore[arg-type]
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
+    show = dict(models.show, signals=list(SHOW_SIGNALS), threshold=threshold)
     out = {
         "signals": list(SIGNALS),
-        "rank": {"weights": [round(float(w), 8) for w in models["rank"]]},  # type: ignore[union-attr]
-        "show": {
-            k: (
-                [round(float(v), 8) for v in val]
-                if isinstance(val, list) and k != "signals"
-                else val
-            )
-            for k, val in show.items()
-        },
-        "provenance": {
-            "data": [{"path": os.path.relpath(p, ROOT), "sha256": sha256(p)} for p in read],
-            "commit": commit,
-            "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-            "command": "python scripts/fit_faq.py",
-            "scores": scores,
-        },
+        "rank": {"weights": rounded(list(models.rank))},
+        "show": {k: rounded(val) if k in ROUNDED else val for k, val in show.items()},
+        "provenance": provenance(read, "qa.fit.faq", args_list, scores),
     }
-    MODEL_FILE.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {MODEL_FILE}")
+    write_fitted(MODEL_FILE, out)
+    log.info("wrote %s", relative(MODEL_FILE))
     return 0
 
 
