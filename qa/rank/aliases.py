@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qa import words as wordvectors
-from qa.text import content_words
+from qa.text import content_words, information
 
 if TYPE_CHECKING:
     from qa.embed import Embedder
@@ -126,6 +126,10 @@ def corpus_names(texts: Sequence[str]) -> list[str]:
     return list(found)
 
 
+# The rarity (qa.text.information) of a word wordfreq has never seen.
+UNKNOWN_WORD = 9.0
+
+
 class CorpusAliases:
     """The names one store's passages write, and which of them name a question word.
 
@@ -168,7 +172,9 @@ class CorpusAliases:
 
     def _find(self, word: str) -> str:
         names, wl = self._corpus()
-        if not names:
+        if not names or information(word.lower()) >= UNKNOWN_WORD:
+            # A word general English never writes ("Zorblax") is beyond word
+            # knowledge: its vector says nothing of what it names.
             return ""
         q = wordvectors.vectors([word])[0]
         nearest = np.argsort(-(wl @ q))[:NEAREST]
