@@ -39,7 +39,7 @@ def own_faq(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> qa.
 
 def test_own_faq_set_floor(own_faq: qa.Retriever) -> None:
     # Measured 47/67 (0.701) in sample, 0.627 out of fold; plain question-to-question
-    # cosine gets 51/67, and the target of beating it is not met yet (docs/retrieval.md).
+    # cosine gets 51/67, and the target of beating it is not met yet (README, "FAQ answers").
     # Before the FAQ matcher had its own models: 31/67.
     report = evaluate(own_faq, read_questions(OWN_FAQ / "questions.jsonl"))
     assert report.faq_labelled == 67
