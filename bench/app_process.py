@@ -8,12 +8,16 @@ repository's root on ``sys.path`` (pytest and ``bench/run.py`` put it there).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +72,51 @@ def app_env() -> dict[str, str]:
     env.pop("QA_AUTH", None)
     env.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     return env
+
+
+@contextlib.contextmanager
+def running(cmd: list[str], log: list[str], timeout: float) -> Iterator[subprocess.Popen[str]]:
+    """Start the app ``cmd``, wait until it logs "qa: ready:", yield it, then stop it.
+
+    Its output lines go to ``log`` as they come, so a failure can show them.
+
+    Raises:
+        AssertionError: The app exited or was not ready within ``timeout`` seconds.
+    """
+    proc = subprocess.Popen(
+        cmd, env=app_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    ready = threading.Event()
+
+    def read_output() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.append(line.rstrip())
+            if line.startswith("qa: ready:"):
+                ready.set()
+
+    threading.Thread(target=read_output, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not ready.is_set() and proc.poll() is None and time.monotonic() < deadline:
+        ready.wait(0.2)
+    try:
+        assert ready.is_set(), "the app did not start:\n" + "\n".join(log)
+        yield proc
+    finally:
+        stop(proc)
+
+
+def wait_for_page(url: str, proc: subprocess.Popen[Any], timeout: float = 300) -> None:
+    """Wait until the app at ``url`` serves its page; exit if it dies or never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the app did not start") from None
+            time.sleep(0.3)
 
 
 def stop(proc: subprocess.Popen[Any], timeout: float = 30) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from qa.corpus import MAX_FILE_BYTES, Document, file_hashes
 from qa.document import SUFFIXES, TEXT_SUFFIXES, parse_bytes, parse_converted
 from qa.errors import CorpusError, QAError
+from qa.store.local.files import fsync_dir
 from qa.store.manifest import Manifest
 
 # Longer names are refused: no honest article needs one, and filesystems cap at 255 bytes.
@@ -176,7 +177,7 @@ class Library:
         with self._lock:
             path = self.path_of(name)
             path.unlink()
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     def show(self, name: str) -> dict[str, Any]:
         """``qa show --json`` of one listed document.
@@ -249,12 +250,4 @@ def _write_atomic(target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(target.parent)

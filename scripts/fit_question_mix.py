@@ -45,7 +45,8 @@ from sklearn.linear_model import LogisticRegression
 import qa
 from qa.embed import Embedder
 from qa.evaluate import auroc, read_questions
-from qa.rank import Linear, Scorer, answer_signals, as_row, names_every_word
+from qa.rank import Linear, Scorer, answer_signals, as_row
+from qa.rank.features import CORRECT
 from qa.rank.scoring import HIGH_CONFIDENCE, PARAMS_FILE
 from qa.retrieve import Retriever
 
@@ -71,18 +72,7 @@ SETS = (
 OFF_TOPIC = (("wikiqa", "seed"), ("squad", "seed"), ("seed", "wikiqa"), ("squad", "wikiqa"))
 OFF_TOPIC_SAMPLE = 150
 FOLDS = 10
-FEATURES = (
-    "score",
-    "margin",
-    "dense",
-    "dense_sentence",
-    "bm25_second",
-    "agree",
-    "negation_unmatched",
-    "sentence_missing_info",
-    "sentence_name_missing",
-    "type_missing",
-)
+FEATURES = CORRECT  # the confidence model's signals (qa/rank/features.py)
 
 
 def row(retriever: Retriever, q: dict[str, Any], style: str, kind: str) -> dict[str, Any]:
@@ -91,8 +81,8 @@ def row(retriever: Retriever, q: dict[str, Any], style: str, kind: str) -> dict[
     ranking = retriever.rank(text)
     scorer = retriever.scorer
     decision = scorer.decide(ranking)
-    if not decision.answered and names_every_word(
-        retriever.store, ranking.top, text, ranking.words
+    if not decision.answered and retriever.ranker.names_every_word(
+        ranking.top, text, ranking.words
     ):
         decision = scorer.decide(ranking, named=True)
     needles = q.get("passage_any") or []

@@ -16,8 +16,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +28,7 @@ from bench.app_process import (  # noqa: E402
     app_env,
     free_port,
     stop,
+    wait_for_page,
 )
 
 
@@ -84,15 +83,7 @@ def main() -> int:
         cmd = [*app_command(port, corpus, index), "--allow-edits"]
         app = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    urllib.request.urlopen(url, timeout=5).close()
-                    break
-                except OSError:
-                    if app.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit("the app did not start") from None
-                    time.sleep(0.3)
+            wait_for_page(url, app)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(
                     executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS

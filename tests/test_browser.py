@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,13 +21,12 @@ from typing import Any
 
 import pytest
 
+from bench import app_process
 from bench.app_process import (
     CHROMIUM,
     CHROMIUM_ARGS,
     app_command,
-    app_env,
     free_port,
-    stop,
 )
 from tests.support.samples import HOSTILE, HOSTILE_QUESTION, IN_SCOPE, OFF_TOPIC
 
@@ -81,31 +79,17 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     (corpus / "harbour.txt").write_text(HOSTILE, encoding="utf-8")
     port = free_port()
     cmd = app_command(port, corpus, folder / "index", folder / "feedback.jsonl")
-    proc = subprocess.Popen(
-        cmd, env=app_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    running = App(
-        f"http://127.0.0.1:{port}/", corpus, folder / "index", folder / "feedback.jsonl", proc
-    )
-    assert proc.stdout is not None
-    ready = threading.Event()
-
-    def read_output() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            running.log.append(line.rstrip())
-            if line.startswith("qa: ready:"):
-                ready.set()
-
-    threading.Thread(target=read_output, daemon=True).start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready.is_set() and proc.poll() is None and time.monotonic() < deadline:
-        ready.wait(0.2)
-    try:
-        assert ready.is_set(), "the app did not start:\n" + "\n".join(running.log)
+    log: list[str] = []
+    with app_process.running(cmd, log, START_TIMEOUT) as proc:
+        running = App(
+            f"http://127.0.0.1:{port}/",
+            corpus,
+            folder / "index",
+            folder / "feedback.jsonl",
+            proc,
+            log,
+        )
         yield running
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")

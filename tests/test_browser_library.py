@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +17,13 @@ from typing import Any
 
 import pytest
 
+from bench import app_process
 from bench.app_process import (
     CHROMIUM,
     CHROMIUM_ARGS,
     app_command,
-    app_env,
     call_api,
     free_port,
-    stop,
     wait_rebuilt,
 )
 from tests.support.samples import (
@@ -60,28 +57,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     shutil.copy(SEED, corpus / SEED.name)
     port = free_port()
     cmd = [*app_command(port, corpus, folder / "index"), "--allow-edits"]
-    proc = subprocess.Popen(
-        cmd, env=app_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    running = App(f"http://127.0.0.1:{port}", corpus, proc)
-    ready = threading.Event()
-
-    def read_output() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            running.log.append(line.rstrip())
-            if line.startswith("qa: ready:"):
-                ready.set()
-
-    threading.Thread(target=read_output, daemon=True).start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready.is_set() and proc.poll() is None and time.monotonic() < deadline:
-        ready.wait(0.2)
-    try:
-        assert ready.is_set(), "the app did not start:\n" + "\n".join(running.log)
+    log: list[str] = []
+    with app_process.running(cmd, log, START_TIMEOUT) as proc:
+        running = App(f"http://127.0.0.1:{port}", corpus, proc, log)
         yield running
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")
