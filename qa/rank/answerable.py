@@ -105,9 +105,15 @@ def type_missing(question: str, sentence: str) -> float:
     kind = wanted(question)
     if not kind:
         return 0.0
-    asked = {term for _, term in _holds(question)} | {w.lower() for w in _WORD.findall(question)}
-    asked |= set(terms(question))
+    asked = _asked(question)
     return float(not any(k == kind and term not in asked for k, term in _holds(sentence)))
+
+
+@lru_cache(maxsize=4096)
+def _asked(question: str) -> frozenset[str]:
+    """The figures, names, words and terms a question already writes."""
+    words = {w.lower() for w in _WORD.findall(question)}
+    return frozenset({term for _, term in _holds(question)} | words | set(terms(question)))
 
 
 def negations(text: str) -> bool:

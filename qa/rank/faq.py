@@ -108,12 +108,13 @@ class FAQModel:
         return float(1.0 / (1.0 + np.exp(-z)))
 
 
-PairTerms = tuple[list[set[str]], list[set[str]], list[Words]]
+PairTerms = tuple[list[set[str]], list[set[str]], list[Words], list[str]]
 _PAIR_TERMS: dict[str, PairTerms] = {}  # by build id: a build's pairs never change
 
 
 def _pair_terms(store: Store) -> PairTerms:
-    """Each pair's question terms, answer terms and question words (once per build)."""
+    """Each pair's question terms, answer terms, question words and the kind of
+    answer its question asks for (once per build)."""
     found = _PAIR_TERMS.get(store.build_id)
     if found is None:
         faqs = store.faqs
@@ -121,6 +122,7 @@ def _pair_terms(store: Store) -> PairTerms:
             [set(terms(f.question)) for f in faqs],
             [set(terms(f.answer)) for f in faqs],
             [question_words(f.question) for f in faqs],
+            [wanted(f.question) for f in faqs],
         )
         if len(_PAIR_TERMS) >= 4:
             _PAIR_TERMS.clear()
@@ -165,13 +167,13 @@ def faq_signals(
     top_bm25 = float(bm25.max())
     bm25_rel = bm25 / top_bm25 if top_bm25 > 0 else np.zeros(len(faqs))
 
-    every_q, every_a, every_words = _pair_terms(store)
+    every_q, every_a, every_words, every_kind = _pair_terms(store)
     q_terms = [every_q[i] for i in ids]
     a_terms = [every_a[i] for i in ids]
     pair_words = [every_words[i] for i in ids]
     mine = {t for t, _ in words}
     asks = wanted(text)
-    kinds_asked = [wanted(f.question) for f in faqs]
+    kinds_asked = [every_kind[i] for i in ids]
     clash = np.array([float(bool(k and asks) and k != asks) for k in kinds_asked])
     unasked = np.array([float(bool(k) and not asks) for k in kinds_asked])
 
@@ -213,7 +215,8 @@ def faq_signals(
             [_match(words, t) for t in a_terms],
             clash,
             unasked,
-            [type_missing(text, f.answer) if text else 0.0 for f in faqs],
+            # Only a question that asks for a kind of answer can miss one.
+            [type_missing(text, f.answer) if asks else 0.0 for f in faqs],
             [passage_coverage(words, f"{f.question} {f.answer}")[0] for f in faqs],
             [_match(w, set(t for t, _ in w) - mine) for w in pair_words],
             agree,
