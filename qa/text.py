@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 import math
 import re
 from functools import lru_cache
@@ -124,9 +126,27 @@ def information(word: str) -> float:
 
 @lru_cache(maxsize=1)
 def _frequencies() -> dict[str, float]:
-    from wordfreq import get_frequency_dict
+    """wordfreq's English list, as ``wordfreq.get_frequency_dict("en")`` gives it.
 
-    return get_frequency_dict("en")  # type: ignore[no-any-return]
+    The file is read directly: importing wordfreq (langcodes, ftfy, their
+    regexes) costs more than the read, and this is on the way to the first
+    answer.  The format is wordfreq's "cBpack": a header, then one bucket of
+    words per centibel of frequency (``tests/test_text.py`` checks it matches).
+    """
+    spec = importlib.util.find_spec("wordfreq")
+    folders = spec.submodule_search_locations if spec else None
+    path = Path(folders[0]) / "data" / "large_en.msgpack.gz" if folders else None
+    if path is None or not path.is_file():  # a wordfreq laid out otherwise
+        from wordfreq import get_frequency_dict
+
+        return get_frequency_dict("en")  # type: ignore[no-any-return]
+    import msgpack
+
+    with gzip.open(path, "rb") as file:
+        header, *buckets = msgpack.load(file, raw=False)
+    if not isinstance(header, dict) or (header.get("format"), header.get("version")) != ("cB", 1):
+        raise ValueError(f"{path}: not a cBpack word list ({header!r})")
+    return {word: 10 ** (-cb / 100) for cb, bucket in enumerate(buckets) for word in bucket}
 
 
 def near_copy(a: str, b: str) -> bool:

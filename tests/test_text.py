@@ -14,6 +14,14 @@ def test_irregular_word_forms_are_one_keyword_term() -> None:
     assert terms("Which countries met?") == terms("The country meets")
 
 
+def test_word_list_is_read_as_wordfreq_reads_it() -> None:
+    from wordfreq import get_frequency_dict
+
+    from qa.text import _frequencies
+
+    assert _frequencies() == get_frequency_dict("en")
+
+
 def test_word_rarity_is_wordfreqs_zipf_frequency() -> None:
     from wordfreq import zipf_frequency
 
