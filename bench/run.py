@@ -49,7 +49,8 @@ from bench.latency import query_latency  # noqa: E402
 from bench.plot import plot  # noqa: E402
 from bench.synthetic import squad_questions  # noqa: E402
 from bench.text_scale import text_scale  # noqa: E402
-from qa.embed import BATCH_SIZE, Embedder  # noqa: E402
+from qa.embed import Embedder  # noqa: E402
+from qa.export import BATCH_TOKENS  # noqa: E402
 from qa.store.local import ann  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
@@ -287,7 +288,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 table.add(
                     "encode texts/s by batch size",
                     ", ".join(f"{b}: {v}" for b, v in results["batch_sizes"].items())
-                    + f" (qa uses {BATCH_SIZE})",
+                    + f" (qa uses {BATCH_TOKENS} tokens)",
                 )
                 results["encoders"] = encoder_options(embedder, texts, qs)
                 base = results["encoders"]["torch float32"]

@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BACKENDS = ("auto", "onnx", "torch")
-# Texts per forward pass.  Small batches pad less and stay in cache: on the
-# 2-core test machine 8 encoded SQuAD passages 1.7x faster than 64 with both
-# encoders (`make bench`, "batch size" in docs/performance.md).
+# Texts per forward pass for sentence-transformers.  Small batches pad less
+# and stay in cache: on the 2-core test machine 8 encoded SQuAD passages 1.7x
+# faster than 64 (`make bench`, "batch size" in docs/performance.md).  The
+# ONNX encoder fills each pass to a number of tokens instead (qa.export).
 BATCH_SIZE = 8
 
 
@@ -155,8 +156,12 @@ class Embedder:
         with self._lock:
             return encoder.count_tokens(texts)
 
-    def encode(self, texts: list[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+    def encode(self, texts: list[str], *, batch_size: int | None = None) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text.
+
+        ``batch_size`` fixes the texts per forward pass; by default the ONNX
+        encoder fills each pass to :data:`qa.export.BATCH_TOKENS` tokens.
+        """
         encoder = self.encoder
         with self._lock:
             vectors = encoder.encode(texts, batch_size=batch_size)
@@ -198,9 +203,12 @@ class _Torch:
         ids = self.model.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
         return [len(i) for i in ids]
 
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int | None) -> np.ndarray:
         return np.asarray(
             self.model.encode(
-                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+                texts,
+                batch_size=batch_size or BATCH_SIZE,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
             )
         )

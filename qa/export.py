@@ -67,6 +67,13 @@ def export_dir(name: str, key: str) -> Path:
     return cache_root() / "encoders" / f"{safe}-{key}-v{FORMAT}"
 
 
+# Padded tokens per forward pass when encoding many texts: short sentences
+# go many to a pass, long windows few.  On 400 SQuAD units on the 2-core
+# test machine, passes of 1,024 tokens encoded 1.2-1.3x more texts a second
+# than 8 texts a pass, and 512 or 2,048 no faster (docs/performance.md,
+# "Build throughput"; `make bench` reruns the sweep).
+BATCH_TOKENS = 1024
+
 # ------------------------------------------------------------------ running
 
 
@@ -106,12 +113,13 @@ class OnnxEncoder:
         except Exception as exc:  # a missing file, a corrupt model, no onnxruntime
             raise ExportError(f"{type(exc).__name__}: {exc}") from exc
         # The tokenizer file pads and truncates to a fixed 128 tokens; the
-        # model truncates at max_tokens and pads each batch to its longest.
+        # model truncates at max_tokens, and encode() pads each batch itself.
         self._counter = Tokenizer.from_str(tokenizer.to_str())
         self._counter.no_truncation()
         self._counter.no_padding()
         tokenizer.enable_truncation(max_length=self.max_tokens)
-        tokenizer.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
+        tokenizer.no_padding()  # each batch is padded to its longest in encode()
+        self._pad_id = int(meta["pad_id"])
         self._tokenizer = tokenizer
         self._lock = threading.Lock()  # a Tokenizer's settings are not thread-safe
 
@@ -120,19 +128,40 @@ class OnnxEncoder:
             encodings = self._counter.encode_batch(texts, add_special_tokens=False)
         return [len(e.ids) for e in encodings]
 
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def encode(
+        self, texts: list[str], batch_size: int | None = None, batch_tokens: int = BATCH_TOKENS
+    ) -> np.ndarray:
+        """Unit vectors, one row per text.
+
+        Texts are encoded longest first, so a batch pads little, and a batch
+        holds as many texts as fit ``batch_tokens`` (padded), so short
+        sentences go many to a pass and long windows few; ``batch_size``
+        fixes the texts per pass instead.
+        """
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        # Longest first, as sentence-transformers does, so batches pad little.
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(texts)  # truncated, not padded
+        # Longest first, as sentence-transformers orders them.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            with self._lock:
-                encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
+        start = 0
+        while start < len(order):
+            end, longest = start + 1, len(encodings[order[start]].ids)
+            while end < len(order) and end - start < (batch_size or len(order)):
+                length = max(longest, len(encodings[order[end]].ids))
+                if not batch_size and (end - start + 1) * length > batch_tokens:
+                    break
+                end, longest = end + 1, length
+            rows, start = order[start:end], end
             feed = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+                name: np.zeros((len(rows), longest), dtype=np.int64)
+                for name in ("input_ids", "attention_mask", "token_type_ids")
             }
+            feed["input_ids"][:] = self._pad_id
+            for n, i in enumerate(rows):
+                e = encodings[i]
+                feed["input_ids"][n, : len(e.ids)] = e.ids
+                feed["attention_mask"][n, : len(e.ids)] = e.attention_mask
+                feed["token_type_ids"][n, : len(e.ids)] = e.type_ids
             out[rows] = self._session.run(None, feed)[0]
         return out
 
