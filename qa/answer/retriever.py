@@ -134,6 +134,7 @@ class Retriever:
             QAError: A name matches no document; the message lists them.
         """
         scoped = copy.copy(self)
+        scoped.__dict__.pop("titles", None)  # the chosen documents' titles, not all
         scoped.store = ScopedStore(self.store, self.catalog.resolve(docs))
         scoped.ranker = Ranker(scoped.store, self.scorer)
         return scoped

@@ -182,6 +182,13 @@ class ScopedStore:
         return self.base.kinds(rows)
 
 
+def passage_ids(store: Store) -> Sequence[int]:
+    """The passages a question may be answered from: a scoped store's, else every one."""
+    if isinstance(store, ScopedStore):
+        return unit_rows(store.scope.passages).tolist()
+    return range(len(store.passages))
+
+
 def faq_ids(store: Store) -> Sequence[int]:
     """The FAQ pairs a question may match: a scoped store's, else every pair."""
     if isinstance(store, ScopedStore):

@@ -129,3 +129,20 @@ def test_an_ivf_index_searches_a_large_scope_with_an_id_selector(
         if store.passages[int(o)].path == SEED.name
     )  # fmt: skip
     assert int(hits.rows[0]) == best_inside
+
+
+def test_a_question_declined_within_documents_suggests_from_them_only(
+    built: tuple[Location, Store], embedder: Embedder
+) -> None:
+    location, store = built
+    r = qa.load(location, embedder=embedder)
+    for doc in ("solar.txt", SEED.name):
+        answer = r.ask("What is the capital of Peru?", docs=[doc])
+        assert not answer.answered and answer.suggestions
+        faqs = {f.question for f in store.faqs if f.path == doc}
+        headings = {p.heading for p in store.passages if p.path == doc}
+        assert set(answer.suggestions) <= (faqs or headings), (doc, answer.suggestions)
+    everywhere = r.ask("What is the capital of Peru?")
+    assert set(everywhere.suggestions) <= {f.question for f in store.faqs}
+    assert r.within(["solar.txt"]).titles == ("Solar Power in Spain",)
+    assert len(r.titles) == len({p.path for p in store.passages})
