@@ -1,7 +1,7 @@
 """The confidence over a stated mix of question styles, scored per style.
 
 The shipped confidence model (``correct`` in qa/rank/scoring.json) was fit
-by scripts/fit_scoring.py on SQuAD 2.0, where half the questions are trick
+by ``python -m qa.fit.scoring`` on SQuAD 2.0, where half the questions are trick
 questions written against the paragraph.  This script asks every style of
 question we have, on its own corpus, with the shipped ranker and decline
 model (neither is refit here), and refits the confidence on a mix whose
@@ -22,11 +22,13 @@ against unanswerable), the share of right answers shown "High", the share
 of "High" answers that are right, and the share of unanswerable questions
 shown "High", for the shipped model and the refit one.
 
-    PYTHONPATH=. python scripts/fit_question_mix.py --indexes /tmp/i24 [--rows rows.json] [--write]
+    PYTHONPATH=. python scripts/fit_question_mix.py --indexes /tmp/i24 [--rows rows.json] [--out F]
 
 ``--indexes`` holds built indexes named squad, wikiqa, seed and para
-(``qa build --corpus ... --index DIR/NAME``); ``--write`` stores the refit
-model in qa/rank/scoring.json.
+(``qa build --corpus ... --index DIR/NAME``); ``--out`` writes the shipped
+scoring models with the refit confidence to another file, to try with
+``qa eval``.  The shipped qa/rank/scoring.json is only written by
+``make fit``, which reproduces it.
 """
 
 from __future__ import annotations
@@ -196,7 +198,7 @@ def main() -> int:
     ap.add_argument("--indexes", type=Path, required=True)
     ap.add_argument("--rows", type=Path, help="cache of the asked rows (made if missing)")
     ap.add_argument("--c", type=float, default=1.0)
-    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--out", type=Path, help="write the models with the refit confidence here")
     args = ap.parse_args()
     if args.rows and args.rows.is_file():
         rows = json.loads(args.rows.read_text())
@@ -211,16 +213,17 @@ def main() -> int:
         print(f"\n{name}:")
         for style, f in figures(rows, conf).items():
             print(f"  {style:10s} " + "  ".join(f"{k} {v}" for k, v in f.items()))
-    if args.write:
+    if args.out:
         answered = [r for r in rows if r["answered"]]
         x = np.array([[r[f] for f in FEATURES] for r in answered])
         model = fit(x, np.array([r["right"] for r in answered]), weights(answered), args.c)
         params = json.loads(PARAMS_FILE.read_text())
+        params.pop("provenance", None)  # not what made this file
         params["correct"] = Linear(
             FEATURES, tuple(float(v) for v in model.coef_[0]), float(model.intercept_[0])
         ).to_dict()
-        PARAMS_FILE.write_text(json.dumps(params, indent=1) + "\n")
-        print(f"wrote the refit confidence to {PARAMS_FILE}")
+        args.out.write_text(json.dumps(params, indent=1) + "\n")
+        print(f"wrote the models with the refit confidence to {args.out}")
     return 0
 
 
