@@ -44,13 +44,12 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-import qa
+from qa.answer import Retriever
 from qa.embed import Embedder
 from qa.evaluate import auroc, read_questions
 from qa.rank import Linear, Scorer, answer_signals, as_row
 from qa.rank.features import CORRECT
 from qa.rank.scoring import HIGH_CONFIDENCE, PARAMS_FILE
-from qa.retrieve import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "eval"
@@ -105,13 +104,11 @@ def row(retriever: Retriever, q: dict[str, Any], style: str, kind: str) -> dict[
 
 def collect(indexes: Path) -> list[dict[str, Any]]:
     embedder = Embedder()
+    # The calibration of an index is not the shipped model: ask with the shipped one.
     retrievers = {
-        name: qa.load(indexes / name, embedder=embedder)
+        name: Retriever(indexes / name, embedder, Scorer.default())
         for name in ("squad", "wikiqa", "seed", "para")
     }
-    # The calibration of an index is not the shipped model: ask with the shipped one.
-    for r in retrievers.values():
-        r.scorer = Scorer.default()
     rows: list[dict[str, Any]] = []
     by_style: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for style, index, path in SETS:
