@@ -50,8 +50,9 @@ lint: install-test
 bench: install-bench
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-# Refit qa/rank/scoring.json and qa/answer/followup.json on ../shared/eval/squad2-dev,
-# then qa/rank/faq.json on the FAQ sets.
+# Refit qa/rank/aliases.json on scripts/data/word_pairs.json, qa/rank/scoring.json and
+# qa/answer/followup.json on ../shared/eval/squad2-dev, then qa/rank/faq.json on the FAQ
+# sets; each file records its data, commit and scores, and a rerun reproduces it.
 fit: install
 	$(PY) -m qa.fit
 

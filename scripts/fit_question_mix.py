@@ -1,7 +1,7 @@
 """The confidence over a stated mix of question styles, scored per style.
 
 The shipped confidence model (``correct`` in qa/rank/scoring.json) was fit
-by scripts/fit_scoring.py on SQuAD 2.0, where half the questions are trick
+by ``python -m qa.fit.scoring`` on SQuAD 2.0, where half the questions are trick
 questions written against the paragraph.  This script asks every style of
 question we have, on its own corpus, with the shipped ranker and decline
 model (neither is refit here), and refits the confidence on a mix whose
@@ -22,11 +22,13 @@ against unanswerable), the share of right answers shown "High", the share
 of "High" answers that are right, and the share of unanswerable questions
 shown "High", for the shipped model and the refit one.
 
-    PYTHONPATH=. python scripts/fit_question_mix.py --indexes /tmp/i24 [--rows rows.json] [--write]
+    PYTHONPATH=. python scripts/fit_question_mix.py --indexes /tmp/i24 [--rows rows.json] [--out F]
 
 ``--indexes`` holds built indexes named squad, wikiqa, seed and para
-(``qa build --corpus ... --index DIR/NAME``); ``--write`` stores the refit
-model in qa/rank/scoring.json.
+(``qa build --corpus ... --index DIR/NAME``); ``--out`` writes the shipped
+scoring models with the refit confidence to another file, to try with
+``qa eval``.  The shipped qa/rank/scoring.json is only written by
+``make fit``, which reproduces it.
 """
 
 from __future__ import annotations
@@ -42,13 +44,12 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-import qa
+from qa.answer import Retriever
 from qa.embed import Embedder
 from qa.evaluate import auroc, read_questions
 from qa.rank import Linear, Scorer, answer_signals, as_row
 from qa.rank.features import CORRECT
 from qa.rank.scoring import HIGH_CONFIDENCE, PARAMS_FILE
-from qa.retrieve import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "eval"
@@ -103,13 +104,11 @@ def row(retriever: Retriever, q: dict[str, Any], style: str, kind: str) -> dict[
 
 def collect(indexes: Path) -> list[dict[str, Any]]:
     embedder = Embedder()
+    # The calibration of an index is not the shipped model: ask with the shipped one.
     retrievers = {
-        name: qa.load(indexes / name, embedder=embedder)
+        name: Retriever(indexes / name, embedder, Scorer.default())
         for name in ("squad", "wikiqa", "seed", "para")
     }
-    # The calibration of an index is not the shipped model: ask with the shipped one.
-    for r in retrievers.values():
-        r.scorer = Scorer.default()
     rows: list[dict[str, Any]] = []
     by_style: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for style, index, path in SETS:
@@ -196,7 +195,7 @@ def main() -> int:
     ap.add_argument("--indexes", type=Path, required=True)
     ap.add_argument("--rows", type=Path, help="cache of the asked rows (made if missing)")
     ap.add_argument("--c", type=float, default=1.0)
-    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--out", type=Path, help="write the models with the refit confidence here")
     args = ap.parse_args()
     if args.rows and args.rows.is_file():
         rows = json.loads(args.rows.read_text())
@@ -211,16 +210,17 @@ def main() -> int:
         print(f"\n{name}:")
         for style, f in figures(rows, conf).items():
             print(f"  {style:10s} " + "  ".join(f"{k} {v}" for k, v in f.items()))
-    if args.write:
+    if args.out:
         answered = [r for r in rows if r["answered"]]
         x = np.array([[r[f] for f in FEATURES] for r in answered])
         model = fit(x, np.array([r["right"] for r in answered]), weights(answered), args.c)
         params = json.loads(PARAMS_FILE.read_text())
+        params.pop("provenance", None)  # not what made this file
         params["correct"] = Linear(
             FEATURES, tuple(float(v) for v in model.coef_[0]), float(model.intercept_[0])
         ).to_dict()
-        PARAMS_FILE.write_text(json.dumps(params, indent=1) + "\n")
-        print(f"wrote the refit confidence to {PARAMS_FILE}")
+        args.out.write_text(json.dumps(params, indent=1) + "\n")
+        print(f"wrote the models with the refit confidence to {args.out}")
     return 0
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from qa.answer.followup import FollowupModel
 from qa.fit.common import ROOT, provenance, relative, rounded, sha256
@@ -29,3 +32,34 @@ def test_provenance_names_the_data_and_rounds_the_scores(tmp_path: Path) -> None
     assert made["scores"] == {"hit@1": 0.123457}
     assert rounded({"a": [1.0000004, 2]}) == {"a": [1.0, 2]}
     assert relative(ROOT.parent / "shared" / "eval" / "x.jsonl") == "../shared/eval/x.jsonl"
+
+
+FITTED = sorted((ROOT / "qa").rglob("*.json"))
+REQUIRED = {"data", "commit", "date", "command", "scores"}
+
+
+def test_every_fitted_file_is_found() -> None:
+    names = {p.relative_to(ROOT).as_posix() for p in FITTED}
+    assert {
+        "qa/rank/scoring.json",
+        "qa/rank/faq.json",
+        "qa/rank/aliases.json",
+        "qa/answer/followup.json",
+    } <= names
+
+
+@pytest.mark.parametrize("fitted", FITTED, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_a_fitted_file_says_what_made_it(fitted: Path) -> None:
+    made = json.loads(fitted.read_text("utf-8"))["provenance"]
+    assert REQUIRED <= set(made), f"{fitted.name}: provenance lacks {REQUIRED - set(made)}"
+    assert made["command"].startswith("python -m qa.fit.") and made["scores"]
+    assert made["commit"] and made["date"]
+    paths = [item["path"] for item in made["data"]]
+    assert paths and len(paths) == len(set(paths)), f"{fitted.name}: data listed twice"
+    rerun = made["command"].split()[2]
+    for item in made["data"]:
+        path = ROOT / item["path"]
+        if item["path"].startswith("../") and not path.exists():
+            continue  # the shared data is not beside every checkout
+        assert path.is_file(), f"{item['path']} is gone: rerun python -m {rerun}"
+        assert sha256(path) == item["sha256"], f"{item['path']} changed: rerun python -m {rerun}"

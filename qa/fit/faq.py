@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,19 @@ from sklearn.linear_model import LogisticRegression
 
 import qa
 from qa.answer.question import question_text
-from qa.fit.common import ROOT, SHARED_EVAL, main_args, provenance, relative, rounded, write_fitted
+from qa.fit.common import (
+    ROOT,
+    SHARED_EVAL,
+    MemoEmbedder,
+    corpus_files,
+    default_cache,
+    in_one_thread,
+    main_args,
+    provenance,
+    relative,
+    rounded,
+    write_fitted,
+)
 from qa.rank.faq import MODEL_FILE, SHOW_SIGNALS, SIGNALS, faq_signals, show_row
 from qa.store.base import Field
 
@@ -60,10 +73,12 @@ class Example:
     passage_answered: bool  # an FAQ pair is shown only beside an answered passage
 
 
-def load_set(name: str, questions: Path, corpus: Path, cache: Path) -> list[Example]:
-    index = cache / name
-    qa.build(str(corpus), str(index))
-    retriever = qa.load(str(index))
+def load_set(
+    name: str, questions: Path, corpus: Path, embedder: MemoEmbedder, tmp: Path
+) -> list[Example]:
+    index = tmp / name
+    qa.build(str(corpus), str(index), embedder=embedder)
+    retriever = qa.load(str(index), embedder=embedder)
     faqs = retriever.faqs
     docs = sorted({f.doc for f in faqs})
     examples = []
@@ -98,15 +113,17 @@ def load_set(name: str, questions: Path, corpus: Path, cache: Path) -> list[Exam
     return examples
 
 
-def load_all(cache: Path) -> tuple[list[Example], list[Path]]:
+def load_all(embedder: MemoEmbedder) -> tuple[list[Example], list[Path]]:
+    """Every set's examples, and the files read: each set's questions and corpus."""
     examples: list[Example] = []
     read: list[Path] = []
-    for name, questions, corpus in SETS:
-        if not questions.exists():
-            continue
-        examples += load_set(name, questions, corpus, cache)
-        read.append(questions)
-        read += sorted(p for p in corpus.rglob("*") if p.is_file())
+    with tempfile.TemporaryDirectory(prefix="qa-fit-faq-") as tmp:
+        for name, questions, corpus in SETS:
+            if not questions.exists():
+                continue
+            examples += load_set(name, questions, corpus, embedder, Path(tmp))
+            read += [questions, *corpus_files(corpus)]
+    embedder.save()
     return examples, read
 
 
@@ -263,15 +280,22 @@ def report(examples: list[Example], shown: dict[int, int | None]) -> dict[str, d
     return figures
 
 
+@in_one_thread
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m qa.fit.faq", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--cache", default="/tmp/qa-fit-faq", help="where the sets' indexes go")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=default_cache(),
+        help="keep embeddings here between runs (default: %(default)s)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="embed everything again")
     parser.add_argument("--check", action="store_true", help="print the scores, write nothing")
     args_list = main_args(argv)
     args = parser.parse_args(args_list)
-    examples, read = load_all(Path(args.cache))
+    examples, read = load_all(MemoEmbedder(None if args.no_cache else args.cache))
     threshold, scores = choose_threshold(examples)
     for name, fig in scores.items():
         log.info("%s %s", name, fig)

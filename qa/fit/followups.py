@@ -58,7 +58,10 @@ from qa.evaluate import read_questions
 from qa.fit.common import (
     SQUAD_CORPUS,
     SQUAD_QUESTIONS,
+    MemoEmbedder,
     corpus_files,
+    default_cache,
+    in_one_thread,
     main_args,
     provenance,
     write_fitted,
@@ -169,6 +172,7 @@ def _right(retriever: qa.Retriever, ranking: Any, needles: list[str]) -> bool:
     return any(n in text for n in needles)
 
 
+@in_one_thread
 def main(argv: Sequence[str] | None = None) -> int:
     """Fit, and write ``--out`` with its provenance."""
     ap = argparse.ArgumentParser(
@@ -181,6 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--out", default=str(PARAMS_FILE))
     ap.add_argument(
+        "--cache",
+        type=Path,
+        default=default_cache(),
+        help="keep embeddings here between runs (default: %(default)s)",
+    )
+    ap.add_argument("--no-cache", action="store_true", help="embed everything again")
+    ap.add_argument(
         "--answer-only",
         action="store_true",
         help="keep --out's word and select parameters; refit only the decline model",
@@ -189,10 +200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     data = [Path(args.questions), *corpus_files(Path(args.corpus))]
     rng = random.Random(SEED)
+    embedder = MemoEmbedder(None if args.no_cache else args.cache)
     if args.answer_only:
         old = json.loads(Path(args.out).read_text("utf-8"))
         kept = FollowupModel.from_dict(old)
-        answer, answer_scores = fit_answer(args, kept, rng)
+        answer, answer_scores = fit_answer(args, kept, rng, embedder)
+        embedder.save()
         model = FollowupModel(kept.min_info, kept.max_added, kept.select, answer)
         select_scores = old.get("provenance", {}).get("scores", {}).get("select", {})
         scores = {"select": select_scores, "answer": answer_scores}
@@ -204,9 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="qa-fit-followups-") as tmp:
         index = args.index
         if not index:
-            qa.build(args.corpus, tmp, progress=False)
+            qa.build(args.corpus, tmp, progress=False, embedder=embedder)
             index = tmp
-        retriever = qa.load(index)
+        retriever = qa.load(index, embedder=embedder)
         vectors = retriever.embedder.encode([p.second for p in pairs])
         alone = [
             retriever.rank(p.second, v, question_words(p.second))
@@ -247,7 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("  %-13s %s", kind, "  ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     model = FollowupModel(best[0], best[1], chosen["select"])
     # A fresh generator, as --answer-only uses, so both runs fit the same model.
-    answer, answer_scores = fit_answer(args, model, random.Random(SEED))
+    answer, answer_scores = fit_answer(args, model, random.Random(SEED), embedder)
+    embedder.save()
     model = FollowupModel(best[0], best[1], chosen["select"], answer)
     scores = {
         "select": {"hit@1": chosen["hit"], "hit@1_by_kind": chosen["by_kind"]},
@@ -304,7 +318,7 @@ def _cross_validate(
 
 
 def fit_answer(
-    args: argparse.Namespace, model: FollowupModel, rng: random.Random
+    args: argparse.Namespace, model: FollowupModel, rng: random.Random, embedder: MemoEmbedder
 ) -> tuple[Linear, dict[str, Any]]:
     """The decline model for readings with context, fit across two half-corpus indexes,
     and each half's out-of-fold figures."""
@@ -331,8 +345,8 @@ def fit_answer(
             for doc in Path(args.corpus).glob("*.txt"):
                 if doc.read_text("utf-8").splitlines()[0].strip() in indexed:
                     (folder / doc.name).write_text(doc.read_text("utf-8"), "utf-8")
-            qa.build(folder, Path(tmp) / "index", progress=False)
-            retriever = qa.load(Path(tmp) / "index")
+            qa.build(folder, Path(tmp) / "index", progress=False, embedder=embedder)
+            retriever = qa.load(Path(tmp) / "index", embedder=embedder)
             rows: list[list[float]] = []
             ys: list[bool] = []
             found: list[bool] = []

@@ -39,8 +39,10 @@ from qa.fit.common import (
     SQUAD_QUESTIONS,
     MemoEmbedder,
     corpus_files,
+    default_cache,
     fit_logistic,
     hit,
+    in_one_thread,
     main_args,
     matrix,
     out_of_fold,
@@ -223,6 +225,7 @@ def decline_ablation(scope_rows: list[dict[str, Any]], adversarial: list, every:
 # ------------------------------------------------------------------ main
 
 
+@in_one_thread
 def main(argv: Sequence[str] | None = None) -> int:
     """Fit, write ``--out`` with its provenance, and print it."""
     ap = argparse.ArgumentParser(
@@ -241,7 +244,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a question file to report on with the fitted parameters (not fitted on)",
     )
     ap.add_argument("--check-corpus", type=Path, default=ROOT / "corpus")
-    ap.add_argument("--cache", type=Path, help="keep embeddings here between runs")
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=default_cache(),
+        help="keep embeddings here between runs (default: %(default)s)",
+    )
+    ap.add_argument("--no-cache", action="store_true", help="embed everything again")
     ap.add_argument("--dump", type=Path, help="write the fitting rows here as JSON")
     ap.add_argument(
         "--ablate", action="store_true", help="also print the decline and confidence ablations"
@@ -250,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     rng = random.Random(SEED)
-    embedder = MemoEmbedder(args.cache)
+    embedder = MemoEmbedder(None if args.no_cache else args.cache)
     rows = read_questions(args.questions)
     answerable = [r for r in rows if r["in_scope"]]
     # The questions the corpus does not answer though they look as if it did

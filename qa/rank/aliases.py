@@ -14,7 +14,7 @@ how much of the shorter word opens the longer, and the element-wise
 product and difference of the two WordLlama vectors.  It is fit on general
 English word relations (``scripts/data/word_pairs.json``: demonyms, short
 forms, group words and their members, synonyms, against things of one
-kind and opposites) by ``scripts/fit_aliases.py``; nothing in it is about
+kind and opposites) by ``python -m qa.fit.aliases``; nothing in it is about
 one corpus.  The fitted weights are in ``qa/rank/aliases.json``.
 """
 

@@ -1,5 +1,8 @@
 """Fit qa/rank/aliases.json: which corpus word names a question word.
 
+    python -m qa.fit.aliases                  # fit, write qa/rank/aliases.json
+    python -m qa.fit.aliases --out other.json
+
 Pairs come from general English relations in scripts/data/word_pairs.json:
 
 * aliases (label 1): a thing and another name for it, both ways round
@@ -14,37 +17,51 @@ Pairs come from general English relations in scripts/data/word_pairs.json:
 The model is scored out of fold, each relation list in one fold, and then
 on the ``held_out`` pairs, never fit on (no pair with their group words is
 fit on either).  The threshold is the one with the largest out-of-fold
-share of aliases found less the share of non-aliases taken for one.
-
-Run: PYTHONPATH=. .venv/bin/python scripts/fit_aliases.py
+share of aliases found less the share of non-aliases taken for one.  The
+written file's ``provenance`` says what made it
+(:func:`qa.fit.common.provenance`).
 """
 
 from __future__ import annotations
 
-import datetime
-import hashlib
+import argparse
 import itertools
 import json
+import logging
 import random
-import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from qa import words as wordvectors
-from qa.embed import DEFAULT_MODEL, Embedder
+from qa.embed import Embedder
+from qa.fit.common import (
+    ROOT,
+    MemoEmbedder,
+    default_cache,
+    in_one_thread,
+    main_args,
+    provenance,
+    write_fitted,
+)
 from qa.rank.aliases import PARAMS_FILE, pair_features
 
-DATA = Path(__file__).with_name("data") / "word_pairs.json"
+log = logging.getLogger(__name__)
+
+DATA = ROOT / "scripts" / "data" / "word_pairs.json"
 C = 100.0
 # The share of (one thing, another thing's other name) pairs fit on as not aliases.
 CROSS_SHARE = 0.05
+FOLDS = 5
 Pair = tuple[str, str, int, str]  # question word, corpus word, label, relation list
 
 
-def pairs(data: dict) -> tuple[list[Pair], list[Pair]]:
+def pairs(data: dict[str, Any]) -> tuple[list[Pair], list[Pair]]:
     """The training pairs and the held-out pairs."""
     rng = random.Random(0)
     out: list[Pair] = []
@@ -94,18 +111,17 @@ def fit(x: np.ndarray, y: np.ndarray) -> LogisticRegression:
     return LogisticRegression(C=C, max_iter=20000).fit(x, y, sample_weight=weight)
 
 
-def main() -> None:
-    data = json.loads(DATA.read_text("utf-8"))
+def fit_aliases(data: dict[str, Any], embedder: Embedder) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fitted model's parameters, and its out-of-fold and held-out scores."""
     train, held = pairs(data)
-    embedder = Embedder(DEFAULT_MODEL)
     x, y = features(train, embedder), np.array([p[2] for p in train])
     # Both orders of a pair, and a group word with all its members, share a fold.
     keys = [p[3] if p[3].startswith("group:") else "|".join(sorted(p[:2])) for p in train]
     folds = sorted(set(keys))
     fold_of = np.array([folds.index(k) for k in keys])
     oof = np.zeros(len(y))
-    buckets = np.random.default_rng(0).permutation(len(folds)) % 5
-    for k in range(5):
+    buckets = np.random.default_rng(0).permutation(len(folds)) % FOLDS
+    for k in range(FOLDS):
         test = buckets[fold_of] == k
         oof[test] = fit(x[~test], y[~test]).predict_proba(x[test])[:, 1]
     grid = np.unique(np.round(oof, 3))
@@ -131,23 +147,43 @@ def main() -> None:
             if (p >= threshold) != bool(label)
         ],
     }
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
     params = {
-        "made_by": "scripts/fit_aliases.py",
-        "data": {str(DATA.relative_to(Path.cwd())): hashlib.sha256(DATA.read_bytes()).hexdigest()},
-        "commit": commit,
-        "date": datetime.date.today().isoformat(),
-        "model": DEFAULT_MODEL,
-        "scores": scores,
+        "model": embedder.name,
         "threshold": round(threshold, 6),
         "bias": round(float(model.intercept_[0]), 6),
         "weights": [round(float(w), 6) for w in model.coef_[0]],
     }
-    PARAMS_FILE.write_text(json.dumps(params, indent=1) + "\n", "utf-8")
-    print(json.dumps(scores, indent=1))
+    return params, scores
+
+
+@in_one_thread
+def main(argv: Sequence[str] | None = None) -> int:
+    """Fit, and write ``--out`` with its provenance."""
+    ap = argparse.ArgumentParser(
+        prog="python -m qa.fit.aliases",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    ap.add_argument("--out", type=Path, default=PARAMS_FILE)
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=default_cache(),
+        help="keep embeddings here between runs (default: %(default)s)",
+    )
+    ap.add_argument("--no-cache", action="store_true", help="embed everything again")
+    argv = main_args(argv)
+    args = ap.parse_args(argv)
+    embedder = MemoEmbedder(None if args.no_cache else args.cache)
+    params, scores = fit_aliases(json.loads(DATA.read_text("utf-8")), embedder)
+    embedder.save()
+    for name, value in scores.items():
+        log.info("%s: %s", name, value)
+    params["provenance"] = provenance([DATA], "qa.fit.aliases", argv, scores)
+    write_fitted(args.out, params)
+    log.info("wrote %s", args.out)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
