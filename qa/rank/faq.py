@@ -28,7 +28,7 @@ import numpy as np
 
 from qa.rank.answerable import passage_coverage, type_missing, wanted
 from qa.rank.candidate import Words
-from qa.rank.gather import add_gaps, add_match, coverage, question_words
+from qa.rank.gather import Columns, add_coverage, add_gaps, add_match, coverage, question_words
 from qa.rank.scoring import Scorer
 from qa.store.base import Field, Store
 from qa.store.scope import faq_ids
@@ -186,21 +186,18 @@ def faq_signals(
             agree = (vectors[:, 1] @ windows.T).max(axis=1)
 
     # The passage ranker's view of the FAQ section as a small corpus.
-    covered = coverage(words, vocab)
-    old: list[dict[str, float]] = [
-        {
-            "dense": float(qp[i]),
-            "dense_plain": float(qp[i]),
-            "dense_sentence": float(max(qq[i], qa[i])),
-            "bm25_rel": float(bm25_rel[i]),
-            "bm25_sentence_rel": float(bm25_rel[i]),
-            **covered,
-        }
-        for i in range(len(faqs))
-    ]
+    qp_all = qp.astype(np.float64)
+    old: Columns = {
+        "dense": qp_all,
+        "dense_plain": qp_all,
+        "dense_sentence": np.maximum(qq, qa).astype(np.float64),
+        "bm25_rel": bm25_rel.astype(np.float64),
+        "bm25_sentence_rel": bm25_rel.astype(np.float64),
+    }
+    add_coverage(old, coverage(words, vocab))
     add_gaps(old)
     add_match(old, words, vocab, query.matched(ids))
-    ranker = np.array([scorer.rank.value(r) for r in old])
+    ranker = scorer.rank.values(old)
 
     return np.column_stack(
         [
