@@ -65,6 +65,7 @@ _NEGATIONS = frozenset(
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
 
 
+@lru_cache(maxsize=4096)
 def wanted(question: str) -> str:
     """The kind of answer the question asks for ("" when it says none).
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.rank.candidate import Candidate, Ranking, Words
+from qa.rank.candidate import Candidate, Candidates, Ranking, Words
 from qa.rank.sentence import runner_up
 from qa.store.base import Field
 from qa.text import content_words, information, stems
@@ -159,22 +159,22 @@ def gather(ranker: Ranker, qvec: np.ndarray, words: Words, *, question: str = ""
     score = scorer.rank.values(cols)
     # Best first; equal scores keep the order gathered.
     order = np.argsort(-score, kind="stable").tolist()
-    lists = {name: cols[name].tolist() for name in cols}
     scores = score.tolist()
     starts, stops = offsets.tolist(), ends.tolist()
-    ranked = [
-        Candidate(
+
+    def make(position: int) -> Candidate:
+        i = order[position]
+        return Candidate(
             id=chosen[i],
             score=scores[i],
             sims=all_sims[starts[i] : stops[i]],
             kinds=all_kinds[starts[i] : stops[i]],
             sentence_bm25=sentence_bm25.of_passage(chosen[i]),
-            **{name: values[i] for name, values in lists.items()},
+            **{name: float(values[i]) for name, values in cols.items()},
         )
-        for i in order
-    ]
-    ranking = Ranking(ranked, qvec, words)
-    top = ranked[0].id
+
+    ranking = Ranking(Candidates(len(order), make), qvec, words)
+    top = chosen[order[0]]
     # The first best by each signal, in ranked order, as max() picks it.
     ranking.agree = float(
         top == chosen[order[int(np.argmax(cols["dense_sentence"][order]))]]
