@@ -37,7 +37,7 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for match in _BOUNDARY.finditer(text):
         candidate = text[start : match.start()].rstrip()
-        if _NO_BREAK_BEFORE.search(candidate.rstrip("\"'”’)]")):
+        if _no_break_before(candidate.rstrip("\"'”’)]")):
             continue
         sentences.append(text[start : match.end()].strip())
         start = match.end()
@@ -45,6 +45,25 @@ def split_sentences(text: str) -> list[str]:
     if tail:
         sentences.append(tail)
     return [s for s in sentences if s]
+
+
+_LETTERS_AND_DOTS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
+
+
+def _no_break_before(text: str) -> bool:
+    """Whether ``text`` ends with an abbreviation or initial (``_NO_BREAK_BEFORE``).
+
+    Every match of that pattern is letters and dots that end the text, so
+    the search starts where the text's last run of them starts (``\\b``
+    still sees the character before): searching a whole long sentence
+    from its first letter was most of the cost of splitting a paragraph.
+    """
+    if text.endswith("\n"):  # ``$`` also matches before a final newline
+        return _NO_BREAK_BEFORE.search(text) is not None
+    start = len(text)
+    while start and text[start - 1] in _LETTERS_AND_DOTS:
+        start -= 1
+    return _NO_BREAK_BEFORE.search(text, start) is not None
 
 
 @lru_cache(maxsize=1)
@@ -158,9 +177,11 @@ def copy_terms(sentence: str) -> frozenset[str]:
     return frozenset(_stemmer().stemWords(words))
 
 
-def names(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def names(text: str) -> frozenset[str]:
     """The terms of the words ``text`` writes as names or figures: capitalized
-    where no sentence starts, or with a digit.
+    where no sentence starts, or with a digit.  Cached: the answer checks
+    read the same question's and sentence's names several times.
 
     >>> sorted(names("The Swedish minister Pal Jonson said 30 countries met."))
     ['30', 'jonson', 'pal', 'swedish']
@@ -170,4 +191,4 @@ def names(text: str) -> set[str]:
         for i, word in enumerate(_TOKEN.findall(sentence)):
             if (i > 0 and word[0].isupper()) or any(ch.isdigit() for ch in word):
                 found.append(word.lower())
-    return set(stems(found))
+    return frozenset(stems(found))

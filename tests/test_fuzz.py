@@ -187,3 +187,37 @@ def test_best_sentence_per_passage_is_the_plain_maximum(
     expected = np.zeros(len(sentences), dtype=np.float32)
     np.maximum.at(expected, owner, scores)
     assert np.array_equal(best_per_passage(scores, owner, len(sentences)), expected)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [*"abcXYZ. .\n\"')]’é1_", "Mr", "Dr", "e.g", "i.e", "U.S", "Jan", "approx", "No"]
+        ),
+        max_size=14,
+    )
+)
+def test_abbreviation_check_is_the_plain_search(parts: list[str]) -> None:
+    """Splitting sentences reads only a text's last run of letters and dots
+    for an abbreviation: the same answer as searching the whole text."""
+    from qa.text import _NO_BREAK_BEFORE, _no_break_before
+
+    text = "".join(parts)
+    assert _no_break_before(text) == (_NO_BREAK_BEFORE.search(text) is not None)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_bm25_scores_are_bm25s_own(seed_retriever: qa.Retriever, data: st.DataObject) -> None:
+    """The store adds up BM25 term by term as bm25s does: the same float32
+    scores for any terms, repeated or unknown ones among them."""
+    from qa.store import Field
+    from qa.store.local.store import bm25_scores
+
+    bm25 = seed_retriever.store._bm25[Field.SENTENCE]  # type: ignore[attr-defined]
+    # bm25s adds "" to every vocabulary, for empty documents; no question has it.
+    vocab = sorted(seed_retriever.store.vocabulary(Field.SENTENCE) - {""})
+    terms = data.draw(st.lists(st.sampled_from([*vocab, "zzyzx"]), min_size=1, max_size=8))
+    scores, postings = bm25_scores(bm25, terms)
+    assert np.array_equal(scores, bm25.get_scores(terms))
+    assert len(postings) == len(terms)

@@ -164,13 +164,8 @@ def answer_checks(question: str, words: Words, sentence: str, passage: str) -> d
         "type_missing": type_missing(question, best) if question else 0.0,
         "negation_unmatched": float(bool(question) and negations(question) and not negations(best)),
         "sentence_missing_info": sentence_info,
-        "sentence_name_missing": float(any(n not in best_terms for n in _names(question))),
+        "sentence_name_missing": float(any(n not in best_terms for n in names(question))),
     }
-
-
-@lru_cache(maxsize=4096)
-def _names(question: str) -> frozenset[str]:
-    return frozenset(names(question)) if question else frozenset()
 
 
 def missing_words(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
