@@ -63,6 +63,7 @@ _NEGATIONS = frozenset(
     "least non".split()
 )
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
+_POSSESSIVE = re.compile(r"['’]s$")
 
 
 @lru_cache(maxsize=4096)
@@ -180,7 +181,7 @@ def missing_words(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
     found: list[str] = []
     for sentence in split_sentences(question):
         for i, word in enumerate(_WORD.findall(sentence)):
-            w = re.sub(r"['’]s$", "", word)  # "Japan's" -> "Japan"
+            w = _POSSESSIVE.sub("", word)  # "Japan's" -> "Japan"
             if not ((i > 0 and w[0].isupper()) or any(ch.isdigit() for ch in w)):
                 continue
             term = terms(w)

@@ -140,7 +140,7 @@ def gather(ranker: Ranker, qvec: np.ndarray, words: Words, *, question: str = ""
     all_sims = store.vectors(unit_rows) @ qvec
     all_kinds = store.kinds(unit_rows)
     # Each candidate's best unit of each kind (-inf where it has none).
-    by_kind = np.where(all_kinds == np.array([[WINDOW], [SENTENCE], [PLAIN]]), all_sims, -np.inf)
+    by_kind = np.where(all_kinds == _KINDS, all_sims, -np.inf)
     windows, sentences, plains = np.maximum.reduceat(by_kind, offsets, axis=1)
     dense = windows.astype(np.float64)
     # Relative BM25: in float64, dividing the float32 scores, as the fit did.
@@ -189,3 +189,4 @@ def gather(ranker: Ranker, qvec: np.ndarray, words: Words, *, question: str = ""
 
 
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+_KINDS = np.array([[WINDOW], [SENTENCE], [PLAIN]])  # one row per kind of unit

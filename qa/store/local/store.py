@@ -308,7 +308,10 @@ def best_per_passage(sentence_scores: np.ndarray, owner: np.ndarray, n: int) -> 
     hits = np.nonzero(sentence_scores > 0)[0]
     if len(hits):
         owners = owner[hits]
-        starts = np.nonzero(np.diff(owners, prepend=-1))[0]
+        first = np.empty(len(owners), dtype=bool)  # where each passage's run starts
+        first[0] = True
+        np.not_equal(owners[1:], owners[:-1], out=first[1:])
+        starts = np.nonzero(first)[0]
         best[owners[starts]] = np.maximum.reduceat(sentence_scores[hits], starts)
     return best
 
