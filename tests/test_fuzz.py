@@ -189,21 +189,40 @@ def test_best_sentence_per_passage_is_the_plain_maximum(
     assert np.array_equal(best_per_passage(scores, owner, len(sentences)), expected)
 
 
-@given(
-    st.lists(
-        st.sampled_from(
-            [*"abcXYZ. .\n\"')]’é1_", "Mr", "Dr", "e.g", "i.e", "U.S", "Jan", "approx", "No"]
-        ),
-        max_size=14,
-    )
-)
-def test_abbreviation_check_is_the_plain_search(parts: list[str]) -> None:
-    """Splitting sentences reads only a text's last run of letters and dots
-    for an abbreviation: the same answer as searching the whole text."""
-    from qa.text import _NO_BREAK_BEFORE, _no_break_before
+# Pieces of text that exercise sentence breaks, abbreviations and word tokens:
+# closing quotes, initials, digits of other scripts, combining accents.
+_TEXT_PARTS = st.lists(
+    st.sampled_from(
+        [*"abcXYZ9_ .!?\n\t\"')]([’”“‘é", "٣", "²", "e\u0301", "ß", "Mr", "Dr", "e.g", "i.e"]
+        + ["U.S", "Jan", "approx", "No", " A", "..", "?!", "x1", ". The", '." He', "! 30"]
+    ),
+    max_size=20,
+).map("".join)
 
-    text = "".join(parts)
-    assert _no_break_before(text) == (_NO_BREAK_BEFORE.search(text) is not None)
+
+@given(_TEXT_PARTS)
+def test_sentences_and_tokens_are_the_plain_patterns(text: str) -> None:
+    """Sentence splitting and word tokens are read with faster patterns: the
+    same sentences and words as the plain ones (a look-behind at every
+    break, a search of the whole sentence for an abbreviation, word
+    boundaries tried at every position)."""
+    import re
+
+    from qa.text import _NO_BREAK_BEFORE, split_sentences, tokens
+
+    boundary = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+    sentences: list[str] = []
+    start = 0
+    for match in boundary.finditer(text):
+        candidate = text[start : match.start()].rstrip()
+        if _NO_BREAK_BEFORE.search(candidate.rstrip("\"'”’)]")):
+            continue
+        sentences.append(text[start : match.end()].strip())
+        start = match.end()
+    if text[start:].strip():
+        sentences.append(text[start:].strip())
+    assert split_sentences(text) == [s for s in sentences if s]
+    assert tokens(text) == re.findall(r"(?u)\b\w\w+\b|\b\d\b", text)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])

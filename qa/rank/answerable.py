@@ -26,7 +26,7 @@ import re
 from functools import lru_cache
 
 from qa.rank.candidate import Words
-from qa.text import names, split_sentences, terms
+from qa.text import has_digit, names, split_sentences, terms
 
 # What a question asks for, from its question words: general English, the
 # same for every corpus.
@@ -89,7 +89,7 @@ def _holds(sentence: str) -> frozenset[tuple[str, str]]:
     words = _WORD.findall(sentence)
     for w in words:
         low = w.lower()
-        digit = any(ch.isdigit() for ch in w)
+        digit = has_digit(w)
         if digit or low in _NUMBER_WORDS:
             found.add((NUMBER, low))
         if digit or low in _DATE_WORDS:
@@ -182,7 +182,7 @@ def missing_words(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
     for sentence in split_sentences(question):
         for i, word in enumerate(_WORD.findall(sentence)):
             w = _POSSESSIVE.sub("", word)  # "Japan's" -> "Japan"
-            if not ((i > 0 and w[0].isupper()) or any(ch.isdigit() for ch in w)):
+            if not ((i > 0 and w[0].isupper()) or has_digit(w)):
                 continue
             term = terms(w)
             if term and term[0] in named and term[0] not in vocabulary and w not in found:
