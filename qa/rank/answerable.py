@@ -31,16 +31,19 @@ from qa.text import has_digit, names, split_sentences, terms
 # What a question asks for, from its question words: general English, the
 # same for every corpus.
 NUMBER, DATE, NAME = "number", "date", "name"
+# Each pattern with the words one of which it needs, looked for first: a
+# plain substring test is much cheaper than a regex search.
 _WANTS = (
-    (re.compile(r"\bhow (many|much|long|large|big|old|far|often|tall|high)\b"), NUMBER),
-    (re.compile(r"\bwhat (percentage|percent|proportion|number|amount)\b"), NUMBER),
+    (("how ",), re.compile(r"\bhow (many|much|long|large|big|old|far|often|tall|high)\b"), NUMBER),
+    (("what ",), re.compile(r"\bwhat (percentage|percent|proportion|number|amount)\b"), NUMBER),
     (
+        ("what ", "which "),
         re.compile(r"\b(what|which|in what|in which) (year|years|decade|century|month|day|date)\b"),
         DATE,
     ),
-    (re.compile(r"\bwhen\b"), DATE),
-    (re.compile(r"\b(who|whom|whose)\b"), NAME),
-    (re.compile(r"\bwhere\b"), NAME),
+    (("when",), re.compile(r"\bwhen\b"), DATE),
+    (("who",), re.compile(r"\b(who|whom|whose)\b"), NAME),
+    (("where",), re.compile(r"\bwhere\b"), NAME),
 )
 _NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -76,8 +79,8 @@ def wanted(question: str) -> str:
     ('name', '')
     """
     low = question.lower()
-    for pattern, kind in _WANTS:
-        if pattern.search(low):
+    for needles, pattern, kind in _WANTS:
+        if any(n in low for n in needles) and pattern.search(low):
             return kind
     return ""
 
