@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -125,6 +125,24 @@ class Pairs:
     answers: list[str]
     texts: list[str]  # question and answer, as passage_coverage reads them
 
+    _agree: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def agree(self, store: Store, passage: int) -> np.ndarray:
+        """Each pair's answer against the passage: the cosine of its best window
+        (no question in it, so it is kept per passage)."""
+        found = self._agree.get(passage)
+        if found is None:
+            start, end = store.passages[passage].units
+            rows = np.arange(start, end)
+            windows = store.vectors(rows[store.kinds(rows) == WINDOW])
+            found = np.zeros(len(self.ids))
+            if len(windows):
+                found = (self.vectors[:, 1] @ windows.T).max(axis=1)
+            if len(self._agree) >= 4096:
+                self._agree.clear()
+            self._agree[passage] = found
+        return found
+
     @classmethod
     def read(cls, store: Store) -> Pairs:
         ids = list(faq_ids(store))
@@ -204,13 +222,7 @@ def faq_signals(
 
     mine = {t for t, _ in words}
     asks = wanted(text)
-    agree = np.zeros(len(ids))
-    if top_passage is not None:
-        start, end = store.passages[top_passage].units
-        prow = np.arange(start, end)
-        windows = store.vectors(prow[store.kinds(prow) == WINDOW])
-        if len(windows):
-            agree = (vectors[:, 1] @ windows.T).max(axis=1)
+    agree = np.zeros(len(ids)) if top_passage is None else pairs.agree(store, top_passage)
 
     # The passage ranker's view of the FAQ section as a small corpus.
     qp_all = qp.astype(np.float64)
