@@ -12,7 +12,9 @@ from pathlib import Path
 # A sentence ends at . ! or ? (plus closing quotes/brackets) followed by space
 # and something that can start a sentence.  Common abbreviations and initials
 # ("Mr. Healey", "U.S. forces", "J. Smith") do not end a sentence.
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+# The pattern starts at the . ! or ? itself (not with a look-behind), so the
+# regex engine skips straight to those characters.
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _NO_BREAK_BEFORE = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Gen|Col|Lt|Sgt|Capt|Gov|Sen|Rep|Rev|Mt|No|Nos|vs|"
     r"etc|e\.g|i\.e|cf|approx|Inc|Ltd|Co|Corp|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
@@ -21,7 +23,11 @@ _NO_BREAK_BEFORE = re.compile(
 # Bump when ``terms`` changes: a built index's BM25 vocabulary must be made
 # the same way as the question's terms (qa/answer/retriever.py checks it).
 TERM_SCHEME = 2
-_TOKEN = re.compile(r"(?u)\b\w\w+\b|\b\d\b")
+# A token is a run of two or more word characters, or a lone digit:
+# ``\b\w\w+\b|\b\d\b``, found as the runs of ``\w+`` and then filtered
+# (:func:`tokens`), which the regex engine finds without trying a word
+# boundary at every position.
+_RUN = re.compile(r"\w+")
 # Two sentences say the same thing when they share this share of their
 # content words (Jaccard).  On SQuAD dev's 6.3 million pairs of sentences from
 # different paragraphs, the pairs at 0.75 and above restate one fact and the
@@ -38,8 +44,8 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        candidate = text[start : match.start()].rstrip()
-        if _NO_BREAK_BEFORE.search(candidate.rstrip("\"'”’)]")):
+        candidate = text[start : match.start() + 1].rstrip()  # up to the . ! or ?
+        if _no_break_before(candidate.rstrip("\"'”’)]")):
             continue
         sentences.append(text[start : match.end()].strip())
         start = match.end()
@@ -47,6 +53,25 @@ def split_sentences(text: str) -> list[str]:
     if tail:
         sentences.append(tail)
     return [s for s in sentences if s]
+
+
+_LETTERS_AND_DOTS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
+
+
+def _no_break_before(text: str) -> bool:
+    """Whether ``text`` ends with an abbreviation or initial (``_NO_BREAK_BEFORE``).
+
+    Every match of that pattern is letters and dots that end the text, so
+    the search starts where the text's last run of them starts (``\\b``
+    still sees the character before): searching a whole long sentence
+    from its first letter was most of the cost of splitting a paragraph.
+    """
+    if text.endswith("\n"):  # ``$`` also matches before a final newline
+        return _NO_BREAK_BEFORE.search(text) is not None
+    start = len(text)
+    while start and text[start - 1] in _LETTERS_AND_DOTS:
+        start -= 1
+    return _NO_BREAK_BEFORE.search(text, start) is not None
 
 
 @lru_cache(maxsize=1)
@@ -65,6 +90,15 @@ def _stopwords() -> frozenset[str]:
     return frozenset(w for w in lines if w and not w.startswith("#"))
 
 
+def tokens(text: str) -> list[str]:
+    """The words of ``text``: runs of two or more word characters, and lone digits.
+
+    >>> tokens("A 3-day visit to the U.S. in 2024")
+    ['3', 'day', 'visit', 'to', 'the', 'in', '2024']
+    """
+    return [w for w in _RUN.findall(text) if len(w) > 1 or w.isdecimal()]
+
+
 def content_words(text: str) -> list[str]:
     """Lower-cased words of ``text`` that are not stop words.
 
@@ -72,7 +106,7 @@ def content_words(text: str) -> list[str]:
     "do" and "get" but not "did" and "got".
     """
     stop = _stopwords()
-    return [w for w in _TOKEN.findall(text.lower()) if w not in stop and _lemma(w) not in stop]
+    return [w for w in tokens(text.lower()) if w not in stop and _lemma(w) not in stop]
 
 
 @lru_cache(maxsize=1)
@@ -174,20 +208,27 @@ def copy_terms(sentence: str) -> frozenset[str]:
     every answer, and those are often met for the first time.
     """
     stop = _stopwords()
-    words = [w for w in _TOKEN.findall(sentence.lower()) if w not in stop]
+    words = [w for w in tokens(sentence.lower()) if w not in stop]
     return frozenset(_stemmer().stemWords(words))
 
 
-def names(text: str) -> set[str]:
+def has_digit(word: str) -> bool:
+    """Whether ``word`` has a digit (a word of letters only has none: checked first)."""
+    return not word.isalpha() and any(ch.isdigit() for ch in word)
+
+
+@lru_cache(maxsize=8192)
+def names(text: str) -> frozenset[str]:
     """The terms of the words ``text`` writes as names or figures: capitalized
-    where no sentence starts, or with a digit.
+    where no sentence starts, or with a digit.  Cached: the answer checks
+    read the same question's and sentence's names several times.
 
     >>> sorted(names("The Swedish minister Pal Jonson said 30 countries met."))
     ['30', 'jonson', 'pal', 'swedish']
     """
     found: list[str] = []
     for sentence in split_sentences(text):
-        for i, word in enumerate(_TOKEN.findall(sentence)):
-            if (i > 0 and word[0].isupper()) or any(ch.isdigit() for ch in word):
+        for i, word in enumerate(tokens(sentence)):
+            if (i > 0 and word[0].isupper()) or has_digit(word):
                 found.append(word.lower())
-    return set(stems(found))
+    return frozenset(stems(found))

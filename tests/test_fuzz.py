@@ -187,3 +187,56 @@ def test_best_sentence_per_passage_is_the_plain_maximum(
     expected = np.zeros(len(sentences), dtype=np.float32)
     np.maximum.at(expected, owner, scores)
     assert np.array_equal(best_per_passage(scores, owner, len(sentences)), expected)
+
+
+# Pieces of text that exercise sentence breaks, abbreviations and word tokens:
+# closing quotes, initials, digits of other scripts, combining accents.
+_TEXT_PARTS = st.lists(
+    st.sampled_from(
+        [*"abcXYZ9_ .!?\n\t\"')]([’”“‘é", "٣", "²", "e\u0301", "ß", "Mr", "Dr", "e.g", "i.e"]
+        + ["U.S", "Jan", "approx", "No", " A", "..", "?!", "x1", ". The", '." He', "! 30"]
+    ),
+    max_size=20,
+).map("".join)
+
+
+@given(_TEXT_PARTS)
+def test_sentences_and_tokens_are_the_plain_patterns(text: str) -> None:
+    """Sentence splitting and word tokens are read with faster patterns: the
+    same sentences and words as the plain ones (a look-behind at every
+    break, a search of the whole sentence for an abbreviation, word
+    boundaries tried at every position)."""
+    import re
+
+    from qa.text import _NO_BREAK_BEFORE, split_sentences, tokens
+
+    boundary = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+    sentences: list[str] = []
+    start = 0
+    for match in boundary.finditer(text):
+        candidate = text[start : match.start()].rstrip()
+        if _NO_BREAK_BEFORE.search(candidate.rstrip("\"'”’)]")):
+            continue
+        sentences.append(text[start : match.end()].strip())
+        start = match.end()
+    if text[start:].strip():
+        sentences.append(text[start:].strip())
+    assert split_sentences(text) == [s for s in sentences if s]
+    assert tokens(text) == re.findall(r"(?u)\b\w\w+\b|\b\d\b", text)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_bm25_scores_are_bm25s_own(seed_retriever: qa.Retriever, data: st.DataObject) -> None:
+    """The store adds up BM25 term by term as bm25s does: the same float32
+    scores for any terms, repeated or unknown ones among them."""
+    from qa.store import Field
+    from qa.store.local.store import bm25_scores
+
+    bm25 = seed_retriever.store._bm25[Field.SENTENCE]  # type: ignore[attr-defined]
+    # bm25s adds "" to every vocabulary, for empty documents; no question has it.
+    vocab = sorted(seed_retriever.store.vocabulary(Field.SENTENCE) - {""})
+    terms = data.draw(st.lists(st.sampled_from([*vocab, "zzyzx"]), min_size=1, max_size=8))
+    scores, postings = bm25_scores(bm25, terms)
+    assert np.array_equal(scores, bm25.get_scores(terms))
+    assert len(postings) == len(terms)

@@ -14,7 +14,9 @@ MAX_QUESTION_CHARS = 1000
 def clean(question: object) -> tuple[str, str]:
     """Printable text of at most MAX_QUESTION_CHARS, and a note if it was cut."""
     text = question if isinstance(question, str) else str(question or "")
-    text = "".join(ch if ch.isprintable() else " " for ch in text[: MAX_QUESTION_CHARS * 4])
+    text = text[: MAX_QUESTION_CHARS * 4]
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     if len(text) > MAX_QUESTION_CHARS:
         return text[:MAX_QUESTION_CHARS], (

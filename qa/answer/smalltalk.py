@@ -54,10 +54,19 @@ def _phrases() -> tuple[dict[str, SmallTalk], frozenset[str]]:
     return phrases, frozenset(filler)
 
 
+@lru_cache(maxsize=1)
+def _phrase_words() -> frozenset[str]:
+    return frozenset(w for phrase in _phrases()[0] for w in phrase.split())
+
+
+_APOSTROPHES = re.compile(r"['’`]")
+_MARKS = re.compile(r"[^\w\s]|_")
+
+
 def _normal(text: str) -> str:
     # Apostrophes go without a space ("what's" -> "whats"), other marks become spaces.
-    text = re.sub(r"['’`]", "", text.lower())
-    return " ".join(re.sub(r"[^\w\s]|_", " ", text).split())
+    text = _APOSTROPHES.sub("", text.lower())
+    return " ".join(_MARKS.sub(" ", text).split())
 
 
 def classify(text: str) -> SmallTalk | None:
@@ -76,8 +85,8 @@ def classify(text: str) -> SmallTalk | None:
         words = words[1:]
     while words and words[-1] in filler and " ".join(words) not in phrases:
         words = words[:-1]
-    if not words:
-        return None
+    if not words or not _phrase_words().issuperset(words):
+        return None  # a word no phrase has: a question, not small talk
     joined = " ".join(words)
     if joined in phrases:
         return phrases[joined]

@@ -26,21 +26,24 @@ import re
 from functools import lru_cache
 
 from qa.rank.candidate import Words
-from qa.text import names, split_sentences, terms
+from qa.text import has_digit, names, split_sentences, terms
 
 # What a question asks for, from its question words: general English, the
 # same for every corpus.
 NUMBER, DATE, NAME = "number", "date", "name"
+# Each pattern with the words one of which it needs, looked for first: a
+# plain substring test is much cheaper than a regex search.
 _WANTS = (
-    (re.compile(r"\bhow (many|much|long|large|big|old|far|often|tall|high)\b"), NUMBER),
-    (re.compile(r"\bwhat (percentage|percent|proportion|number|amount)\b"), NUMBER),
+    (("how ",), re.compile(r"\bhow (many|much|long|large|big|old|far|often|tall|high)\b"), NUMBER),
+    (("what ",), re.compile(r"\bwhat (percentage|percent|proportion|number|amount)\b"), NUMBER),
     (
+        ("what ", "which "),
         re.compile(r"\b(what|which|in what|in which) (year|years|decade|century|month|day|date)\b"),
         DATE,
     ),
-    (re.compile(r"\bwhen\b"), DATE),
-    (re.compile(r"\b(who|whom|whose)\b"), NAME),
-    (re.compile(r"\bwhere\b"), NAME),
+    (("when",), re.compile(r"\bwhen\b"), DATE),
+    (("who",), re.compile(r"\b(who|whom|whose)\b"), NAME),
+    (("where",), re.compile(r"\bwhere\b"), NAME),
 )
 _NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -63,8 +66,10 @@ _NEGATIONS = frozenset(
     "least non".split()
 )
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
+_POSSESSIVE = re.compile(r"['’]s$")
 
 
+@lru_cache(maxsize=4096)
 def wanted(question: str) -> str:
     """The kind of answer the question asks for ("" when it says none).
 
@@ -74,8 +79,8 @@ def wanted(question: str) -> str:
     ('name', '')
     """
     low = question.lower()
-    for pattern, kind in _WANTS:
-        if pattern.search(low):
+    for needles, pattern, kind in _WANTS:
+        if any(n in low for n in needles) and pattern.search(low):
             return kind
     return ""
 
@@ -87,7 +92,7 @@ def _holds(sentence: str) -> frozenset[tuple[str, str]]:
     words = _WORD.findall(sentence)
     for w in words:
         low = w.lower()
-        digit = any(ch.isdigit() for ch in w)
+        digit = has_digit(w)
         if digit or low in _NUMBER_WORDS:
             found.add((NUMBER, low))
         if digit or low in _DATE_WORDS:
@@ -163,13 +168,8 @@ def answer_checks(question: str, words: Words, sentence: str, passage: str) -> d
         "type_missing": type_missing(question, best) if question else 0.0,
         "negation_unmatched": float(bool(question) and negations(question) and not negations(best)),
         "sentence_missing_info": sentence_info,
-        "sentence_name_missing": float(any(n not in best_terms for n in _names(question))),
+        "sentence_name_missing": float(any(n not in best_terms for n in names(question))),
     }
-
-
-@lru_cache(maxsize=4096)
-def _names(question: str) -> frozenset[str]:
-    return frozenset(names(question)) if question else frozenset()
 
 
 def missing_words(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
@@ -184,8 +184,8 @@ def missing_words(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
     found: list[str] = []
     for sentence in split_sentences(question):
         for i, word in enumerate(_WORD.findall(sentence)):
-            w = re.sub(r"['’]s$", "", word)  # "Japan's" -> "Japan"
-            if not ((i > 0 and w[0].isupper()) or any(ch.isdigit() for ch in w)):
+            w = _POSSESSIVE.sub("", word)  # "Japan's" -> "Japan"
+            if not ((i > 0 and w[0].isupper()) or has_digit(w)):
                 continue
             term = terms(w)
             if term and term[0] in named and term[0] not in vocabulary and w not in found:

@@ -20,7 +20,8 @@ FAQ data, out of fold by article):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -28,7 +29,7 @@ import numpy as np
 
 from qa.rank.answerable import passage_coverage, type_missing, wanted
 from qa.rank.candidate import Words
-from qa.rank.gather import add_gaps, add_match, coverage, question_words
+from qa.rank.gather import Columns, add_coverage, add_gaps, add_match, coverage, question_words
 from qa.rank.scoring import Scorer
 from qa.store.base import Field, Store
 from qa.store.scope import faq_ids
@@ -108,31 +109,90 @@ class FAQModel:
         return float(1.0 / (1.0 + np.exp(-z)))
 
 
-PairTerms = tuple[list[set[str]], list[set[str]], list[Words], list[str]]
-_PAIR_TERMS: dict[str, PairTerms] = {}  # by build id: a build's pairs never change
+@dataclass(frozen=True)
+class Pairs:
+    """What a question is matched against, read once per build and scope: the
+    pairs' unit vectors, and each pair's terms and the kind of answer its
+    question asks for."""
 
+    ids: list[int]
+    vectors: np.ndarray  # (pairs, 3, dim): question, answer, question and answer
+    q_terms: list[set[str]]
+    a_terms: list[set[str]]
+    words: list[Words]  # each pair question's content words
+    own_terms: list[set[str]]  # the terms of those words
+    kinds: list[str]
+    answers: list[str]
+    texts: list[str]  # question and answer, as passage_coverage reads them
 
-def _pair_terms(store: Store) -> PairTerms:
-    """Each pair's question terms, answer terms, question words and the kind of
-    answer its question asks for (once per build)."""
-    found = _PAIR_TERMS.get(store.build_id)
-    if found is None:
-        faqs = store.faqs
-        found = (
+    _agree: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def agree(self, store: Store, passage: int) -> np.ndarray:
+        """Each pair's answer against the passage: the cosine of its best window
+        (no question in it, so it is kept per passage)."""
+        found = self._agree.get(passage)
+        if found is None:
+            start, end = store.passages[passage].units
+            rows = np.arange(start, end)
+            windows = store.vectors(rows[store.kinds(rows) == WINDOW])
+            found = np.zeros(len(self.ids))
+            if len(windows):
+                found = (self.vectors[:, 1] @ windows.T).max(axis=1)
+            if len(self._agree) >= 4096:
+                self._agree.clear()
+            self._agree[passage] = found
+        return found
+
+    @classmethod
+    def read(cls, store: Store) -> Pairs:
+        ids = list(faq_ids(store))
+        faqs = [store.faqs[i] for i in ids]
+        starts = np.array([f.units[0] for f in faqs], dtype=np.int64)
+        rows = np.concatenate([np.arange(s, s + 3) for s in starts])
+        kinds = store.kinds(rows).reshape(-1, 3)
+        if not ((kinds[:, 0] == FAQ_QUESTION).all() and (kinds[:, 1] == FAQ_ANSWER).all()):
+            raise ValueError("FAQ units are not stored as question, answer, pair")
+        assert (kinds[:, 2] == FAQ_PAIR).all()
+        words = [question_words(f.question) for f in faqs]
+        return cls(
+            ids,
+            store.vectors(rows).reshape(len(faqs), 3, -1),
             [set(terms(f.question)) for f in faqs],
             [set(terms(f.answer)) for f in faqs],
-            [question_words(f.question) for f in faqs],
+            words,
+            [{t for t, _ in w} for w in words],
             [wanted(f.question) for f in faqs],
+            [f.answer for f in faqs],
+            [f"{f.question} {f.answer}" for f in faqs],
         )
-        if len(_PAIR_TERMS) >= 4:
-            _PAIR_TERMS.clear()
-        _PAIR_TERMS[store.build_id] = found
+
+
+_PAIRS: dict[tuple[str, Sequence[int]], Pairs] = {}  # a build's pairs never change
+
+
+def pairs_of(store: Store) -> Pairs:
+    """The pairs a question to ``store`` may match (read once per build and scope)."""
+    key = (store.build_id, faq_ids(store))
+    found = _PAIRS.get(key)
+    if found is None:
+        found = Pairs.read(store)
+        if len(_PAIRS) >= 8:
+            _PAIRS.clear()
+        _PAIRS[key] = found
     return found
 
 
 def _match(words: Words, have: set[str]) -> float:
     total = sum(info for _, info in words)
     return sum(info for term, info in words if term in have) / total if total else 0.0
+
+
+def _shares(words: Words, sets: list[set[str]]) -> list[float]:
+    """``_match`` of ``words`` against each set."""
+    total = sum(info for _, info in words)
+    if not total:
+        return [0.0] * len(sets)
+    return [sum(info for term, info in words if term in have) / total for have in sets]
 
 
 def faq_signals(
@@ -148,81 +208,56 @@ def faq_signals(
     One row per pair a question may match (:func:`qa.store.scope.faq_ids`:
     every pair, or those of the documents asked within), in that order.
     """
-    ids = list(faq_ids(store))
-    faqs = [store.faqs[i] for i in ids]
-    starts = np.array([f.units[0] for f in faqs], dtype=np.int64)
-    rows = np.concatenate([np.arange(s, s + 3) for s in starts])
-    kinds = store.kinds(rows).reshape(-1, 3)
-    if not ((kinds[:, 0] == FAQ_QUESTION).all() and (kinds[:, 1] == FAQ_ANSWER).all()):
-        raise ValueError("FAQ units are not stored as question, answer, pair")
-    vectors = store.vectors(rows).reshape(len(faqs), 3, -1)
+    pairs = pairs_of(store)
+    ids, vectors = pairs.ids, pairs.vectors
     sims = vectors @ qvec
     qq, qa, qp = sims[:, 0], sims[:, 1], sims[:, 2]
-    assert (kinds[:, 2] == FAQ_PAIR).all()
 
     vocab = store.vocabulary(Field.FAQ)
     known = [t for t, _ in words if t in vocab]
     query = store.keyword(Field.FAQ, known)
     bm25 = query.scores(ids)
     top_bm25 = float(bm25.max())
-    bm25_rel = bm25 / top_bm25 if top_bm25 > 0 else np.zeros(len(faqs))
+    bm25_rel = bm25 / top_bm25 if top_bm25 > 0 else np.zeros(len(ids))
 
-    every_q, every_a, every_words, every_kind = _pair_terms(store)
-    q_terms = [every_q[i] for i in ids]
-    a_terms = [every_a[i] for i in ids]
-    pair_words = [every_words[i] for i in ids]
     mine = {t for t, _ in words}
     asks = wanted(text)
-    kinds_asked = [every_kind[i] for i in ids]
-    clash = np.array([float(bool(k and asks) and k != asks) for k in kinds_asked])
-    unasked = np.array([float(bool(k) and not asks) for k in kinds_asked])
-
-    agree = np.zeros(len(faqs))
-    if top_passage is not None:
-        start, end = store.passages[top_passage].units
-        prow = np.arange(start, end)
-        windows = store.vectors(prow[store.kinds(prow) == WINDOW])
-        if len(windows):
-            agree = (vectors[:, 1] @ windows.T).max(axis=1)
+    agree = np.zeros(len(ids)) if top_passage is None else pairs.agree(store, top_passage)
 
     # The passage ranker's view of the FAQ section as a small corpus.
-    covered = coverage(words, vocab)
-    old: list[dict[str, float]] = [
-        {
-            "dense": float(qp[i]),
-            "dense_plain": float(qp[i]),
-            "dense_sentence": float(max(qq[i], qa[i])),
-            "bm25_rel": float(bm25_rel[i]),
-            "bm25_sentence_rel": float(bm25_rel[i]),
-            **covered,
-        }
-        for i in range(len(faqs))
-    ]
+    qp_all = qp.astype(np.float64)
+    old: Columns = {
+        "dense": qp_all,
+        "dense_plain": qp_all,
+        "dense_sentence": np.maximum(qq, qa).astype(np.float64),
+        "bm25_rel": bm25_rel.astype(np.float64),
+        "bm25_sentence_rel": bm25_rel.astype(np.float64),
+    }
+    add_coverage(old, coverage(words, vocab))
     add_gaps(old)
     add_match(old, words, vocab, query.matched(ids))
-    ranker = np.array([scorer.rank.value(r) for r in old])
 
-    return np.column_stack(
-        [
-            qq,
-            qa,
-            qp,
-            qq - qq.max(),
-            qa - qa.max(),
-            qp - qp.max(),
-            bm25_rel,
-            [_match(words, t) for t in q_terms],
-            [_match(words, t) for t in a_terms],
-            clash,
-            unasked,
-            # Only a question that asks for a kind of answer can miss one.
-            [type_missing(text, f.answer) if asks else 0.0 for f in faqs],
-            [passage_coverage(words, f"{f.question} {f.answer}")[0] for f in faqs],
-            [_match(w, set(t for t, _ in w) - mine) for w in pair_words],
-            agree,
-            ranker,
-        ]
-    ).astype(np.float64)
+    signals = np.empty((len(ids), len(SIGNALS)))
+    signals[:, 0] = qq
+    signals[:, 1] = qa
+    signals[:, 2] = qp
+    signals[:, 3] = qq - qq.max()  # in float32, as the fit read them
+    signals[:, 4] = qa - qa.max()
+    signals[:, 5] = qp - qp.max()
+    signals[:, 6] = bm25_rel
+    signals[:, 7] = _shares(words, pairs.q_terms)
+    signals[:, 8] = _shares(words, pairs.a_terms)
+    signals[:, 9] = [float(bool(k and asks) and k != asks) for k in pairs.kinds]
+    signals[:, 10] = [float(bool(k) and not asks) for k in pairs.kinds]
+    # Only a question that asks for a kind of answer can miss one.
+    signals[:, 11] = [type_missing(text, a) if asks else 0.0 for a in pairs.answers]
+    signals[:, 12] = [passage_coverage(words, t)[0] for t in pairs.texts]
+    signals[:, 13] = [
+        _match(w, own - mine) for w, own in zip(pairs.words, pairs.own_terms, strict=True)
+    ]
+    signals[:, 14] = agree
+    signals[:, 15] = scorer.rank.values(old)
+    return signals
 
 
 def show_row(
@@ -274,8 +309,7 @@ def match_faq(
             the question.
         model: The fitted FAQ models (``faq.json`` when not given).
     """
-    ids = list(faq_ids(store))
-    if not ids:
+    if not faq_ids(store):
         return None
     model = model or FAQModel.default()
     signals = faq_signals(store, scorer, qvec, words, text, top_passage)
@@ -284,4 +318,4 @@ def match_faq(
     probability = model.probability(row)
     if probability < model.threshold:
         return None
-    return FAQMatch(ids[best], probability)
+    return FAQMatch(pairs_of(store).ids[best], probability)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.rank.candidate import Candidate, Ranking, Words
+from qa.rank.candidate import Candidate, Candidates, Ranking, Words
 from qa.rank.sentence import runner_up
 from qa.store.base import Field
 from qa.text import content_words, information, stems
@@ -51,9 +51,12 @@ def coverage(words: Words, vocab: frozenset[str]) -> dict[str, float]:
     }
 
 
-def add_match(
-    rows: list[dict[str, float]], words: Words, vocab: frozenset[str], found: np.ndarray
-) -> None:
+# Each signal over a question's candidates, one float64 array (or one float,
+# the same for every candidate) per name.
+Columns = dict[str, np.ndarray]
+
+
+def add_match(cols: Columns, words: Words, vocab: frozenset[str], found: np.ndarray) -> None:
     """Each candidate's word match, and its products with BM25 and dense.
 
     A relative BM25 of 1 says only "best in the corpus": when that passage
@@ -62,39 +65,40 @@ def add_match(
     paraphrase and dense similarity is the better guide.
 
     Args:
-        rows: The candidates' signals (``bm25_rel``, ``bm25_sentence_rel``
+        cols: The candidates' signals (``bm25_rel``, ``bm25_sentence_rel``
             and the three cosines are read; the match signals added).
         words: The question's content words.
         vocab: The terms the searched field knows.
-        found: For each row, which of the question's known terms (those of
-            ``words`` in ``vocab``, in order) its text contains.
+        found: For each candidate, which of the question's known terms (those
+            of ``words`` in ``vocab``, in order) its text contains.
     """
     total = sum(info for _, info in words)
     known = np.array([info for term, info in words if term in vocab], dtype=np.float64)
     if total > 0 and found.size:
         share = found.astype(np.float64) @ known / total
     else:
-        share = np.zeros(len(rows))
+        share = np.zeros(len(found))
     unmatched = 1.0 - float(share.max()) if len(share) else 1.0
-    for row, m in zip(rows, share, strict=True):
-        row["match"] = float(m)
-        row["unmatched"] = unmatched
-        row["bm25_match"] = row["bm25_rel"] * row["match"]
-        row["bm25_sentence_match"] = row["bm25_sentence_rel"] * row["match"]
-        row["dense_unmatched"] = row["dense"] * unmatched
-        row["dense_sentence_unmatched"] = row["dense_sentence"] * unmatched
-        row["dense_plain_unmatched"] = row["dense_plain"] * unmatched
+    cols["match"] = share
+    cols["unmatched"] = np.full(len(share), unmatched)
+    cols["bm25_match"] = cols["bm25_rel"] * share
+    cols["bm25_sentence_match"] = cols["bm25_sentence_rel"] * share
+    cols["dense_unmatched"] = cols["dense"] * unmatched
+    cols["dense_sentence_unmatched"] = cols["dense_sentence"] * unmatched
+    cols["dense_plain_unmatched"] = cols["dense_plain"] * unmatched
 
 
-def add_gaps(rows: list[dict[str, float]]) -> None:
+def add_coverage(cols: Columns, covered: dict[str, float]) -> None:
+    """The question's coverage signals (:func:`coverage`), the same for every candidate."""
+    n = len(cols["dense"])
+    for name, value in covered.items():
+        cols[name] = np.full(n, value)
+
+
+def add_gaps(cols: Columns) -> None:
     """Each candidate's dense scores relative to the best candidate's."""
-    top_dense = max(r["dense"] for r in rows)
-    top_sentence = max(r["dense_sentence"] for r in rows)
-    top_plain = max(r["dense_plain"] for r in rows)
-    for row in rows:
-        row["dense_gap"] = row["dense"] - top_dense
-        row["dense_sentence_gap"] = row["dense_sentence"] - top_sentence
-        row["dense_plain_gap"] = row["dense_plain"] - top_plain
+    for name in ("dense", "dense_sentence", "dense_plain"):
+        cols[f"{name}_gap"] = cols[name] - cols[name].max()
 
 
 def gather(ranker: Ranker, qvec: np.ndarray, words: Words, *, question: str = "") -> Ranking:
@@ -113,69 +117,68 @@ def gather(ranker: Ranker, qvec: np.ndarray, words: Words, *, question: str = ""
     known = [t for t, _ in words if t in vocab]  # the question's BM25 terms
     want = scorer.candidates
     hits = store.dense_top(qvec, max(64, 8 * want))
-    candidates: dict[int, None] = {}
-    for owner in hits.owners:
-        candidates[int(owner)] = None
-        if len(candidates) >= want:
-            break
+    # The first `want` passages by dense, then the BM25 tops, once each, in that order.
+    chosen = list(dict.fromkeys(hits.owners.tolist()))[:want]
     passage_bm25 = store.keyword(Field.PASSAGE, known)
     sentence_bm25 = store.sentences(known)
     bm25_top = passage_bm25.top(want) if known else _NONE
     sent_top = sentence_bm25.top(want) if known else _NONE
-    for ids, _ in (bm25_top, sent_top):
-        candidates.update(dict.fromkeys(int(p) for p in ids))
+    chosen = list(dict.fromkeys([*chosen, *bm25_top[0].tolist(), *sent_top[0].tolist()]))
+    if not chosen:
+        return Ranking([], qvec, words)
     # The best score in the corpus is the top-1 score (0 when nothing matches).
     bm25_max = float(bm25_top[1].max()) if len(bm25_top[1]) else 0.0
     sent_max = float(sent_top[1].max()) if len(sent_top[1]) else 0.0
-    covered = coverage(words, vocab)
-    if not candidates:
-        return Ranking([], qvec, words)
-    chosen = list(candidates)
-    bm25 = passage_bm25.scores(chosen)
-    best_sent = sentence_bm25.scores(chosen)
+
     # Every unit of every candidate in one read and one product: the
     # candidates' units are contiguous runs of rows, one run each.
-    spans = [store.passages[p].units for p in chosen]
-    lengths = np.array([end - start for start, end in spans])
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    unit_rows = np.concatenate([np.arange(start, end) for start, end in spans])
+    spans = np.array([store.passages[p].units for p in chosen], dtype=np.int64)
+    lengths = spans[:, 1] - spans[:, 0]
+    ends = np.cumsum(lengths)
+    offsets = ends - lengths
+    unit_rows = np.arange(ends[-1]) + np.repeat(spans[:, 0] - offsets, lengths)
     all_sims = store.vectors(unit_rows) @ qvec
     all_kinds = store.kinds(unit_rows)
-    windows = np.maximum.reduceat(np.where(all_kinds == WINDOW, all_sims, -np.inf), offsets)
-    sentences = np.maximum.reduceat(np.where(all_kinds == SENTENCE, all_sims, -np.inf), offsets)
-    plains = np.maximum.reduceat(np.where(all_kinds == PLAIN, all_sims, -np.inf), offsets)
-    rows: list[dict[str, float]] = []
-    for i in range(len(chosen)):
-        dense = float(windows[i])
-        rows.append(
-            {
-                "dense": dense,
-                "dense_sentence": float(sentences[i]) if sentences[i] > -np.inf else dense,
-                "dense_plain": float(plains[i]) if plains[i] > -np.inf else dense,
-                "bm25_rel": float(bm25[i]) / bm25_max if bm25_max > 0 else 0.0,
-                "bm25_sentence_rel": float(best_sent[i]) / sent_max if sent_max > 0 else 0.0,
-                **covered,
-            }
+    # Each candidate's best unit of each kind (-inf where it has none).
+    by_kind = np.where(all_kinds == _KINDS, all_sims, -np.inf)
+    windows, sentences, plains = np.maximum.reduceat(by_kind, offsets, axis=1)
+    dense = windows.astype(np.float64)
+    # Relative BM25: in float64, dividing the float32 scores, as the fit did.
+    bm25 = passage_bm25.scores(chosen).astype(np.float64)
+    best_sent = sentence_bm25.scores(chosen).astype(np.float64)
+    cols: Columns = {
+        "dense": dense,
+        "dense_sentence": np.where(sentences > -np.inf, sentences, windows).astype(np.float64),
+        "dense_plain": np.where(plains > -np.inf, plains, windows).astype(np.float64),
+        "bm25_rel": bm25 / bm25_max if bm25_max > 0 else np.zeros(len(chosen)),
+        "bm25_sentence_rel": best_sent / sent_max if sent_max > 0 else np.zeros(len(chosen)),
+    }
+    add_coverage(cols, coverage(words, vocab))
+    add_gaps(cols)
+    add_match(cols, words, vocab, passage_bm25.matched(chosen))
+    score = scorer.rank.values(cols)
+    # Best first; equal scores keep the order gathered.
+    order = np.argsort(-score, kind="stable").tolist()
+    scores = score.tolist()
+    starts, stops = offsets.tolist(), ends.tolist()
+
+    def make(position: int) -> Candidate:
+        i = order[position]
+        return Candidate(
+            id=chosen[i],
+            score=scores[i],
+            sims=all_sims[starts[i] : stops[i]],
+            kinds=all_kinds[starts[i] : stops[i]],
+            sentence_bm25=sentence_bm25.of_passage(chosen[i]),
+            **{name: float(values[i]) for name, values in cols.items()},
         )
-    add_gaps(rows)
-    add_match(rows, words, vocab, passage_bm25.matched(chosen))
-    ranked = [
-        Candidate(
-            id=p,
-            score=scorer.rank.value(row),
-            sims=all_sims[offsets[i] : offsets[i] + lengths[i]],
-            kinds=all_kinds[offsets[i] : offsets[i] + lengths[i]],
-            sentence_bm25=sentence_bm25.of_passage(p),
-            **row,
-        )
-        for i, (p, row) in enumerate(zip(chosen, rows, strict=True))
-    ]
-    ranked.sort(key=lambda c: -c.score)
-    ranking = Ranking(ranked, qvec, words)
-    top = ranked[0].id
+
+    ranking = Ranking(Candidates(len(order), make), qvec, words)
+    top = chosen[order[0]]
+    # The first best by each signal, in ranked order, as max() picks it.
     ranking.agree = float(
-        top == max(ranked, key=lambda c: c.dense_sentence).id
-        and top == max(ranked, key=lambda c: c.bm25_rel).id
+        top == chosen[order[int(np.argmax(cols["dense_sentence"][order]))]]
+        and top == chosen[order[int(np.argmax(cols["bm25_rel"][order]))]]
     )
     ranking.runner_up = runner_up(ranker, ranking)
     # What the answer-level checks read: the question and the top passage in context.
@@ -186,3 +189,4 @@ def gather(ranker: Ranker, qvec: np.ndarray, words: Words, *, question: str = ""
 
 
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+_KINDS = np.array([[WINDOW], [SENTENCE], [PLAIN]])  # one row per kind of unit

@@ -59,38 +59,37 @@ def test_word_match_weighs_the_words_each_passage_shares() -> None:
     # Three content words, the rarest first; the corpus lacks "zanzibar".
     words = [("zanzibar", 6.0), ("healey", 3.0), ("said", 1.0)]
     vocab = frozenset({"healey", "said"})
-    rows = [
-        {"bm25_rel": 1.0, "bm25_sentence_rel": 0.5, "dense": 0.2, "dense_sentence": 0.3},
-        {"bm25_rel": 0.4, "bm25_sentence_rel": 1.0, "dense": 0.6, "dense_sentence": 0.5},
-    ]
-    for row, plain in zip(rows, (0.25, 0.7), strict=True):
-        row["dense_plain"] = plain
+    cols = {
+        "bm25_rel": np.array([1.0, 0.4]),
+        "bm25_sentence_rel": np.array([0.5, 1.0]),
+        "dense": np.array([0.2, 0.6]),
+        "dense_sentence": np.array([0.3, 0.5]),
+        "dense_plain": np.array([0.25, 0.7]),
+    }
     found = np.array([[False, True], [True, True]])  # columns: healey, said
-    add_match(rows, words, vocab, found)
-    assert rows[0]["match"] == pytest.approx(1 / 10)
-    assert rows[1]["match"] == pytest.approx(4 / 10)
+    add_match(cols, words, vocab, found)
+    assert cols["match"][0] == pytest.approx(1 / 10)
+    assert cols["match"][1] == pytest.approx(4 / 10)
     # The question-level share: one minus the best passage's match.
-    assert rows[0]["unmatched"] == rows[1]["unmatched"] == pytest.approx(0.6)
-    assert rows[0]["bm25_match"] == pytest.approx(0.1)
-    assert rows[1]["bm25_sentence_match"] == pytest.approx(0.4)
-    assert rows[1]["dense_unmatched"] == pytest.approx(0.36)
-    assert rows[0]["dense_sentence_unmatched"] == pytest.approx(0.18)
-    assert rows[1]["dense_plain_unmatched"] == pytest.approx(0.42)
+    assert cols["unmatched"][0] == cols["unmatched"][1] == pytest.approx(0.6)
+    assert cols["bm25_match"][0] == pytest.approx(0.1)
+    assert cols["bm25_sentence_match"][1] == pytest.approx(0.4)
+    assert cols["dense_unmatched"][1] == pytest.approx(0.36)
+    assert cols["dense_sentence_unmatched"][0] == pytest.approx(0.18)
+    assert cols["dense_plain_unmatched"][1] == pytest.approx(0.42)
 
 
 def test_a_question_with_no_known_word_is_wholly_unmatched() -> None:
     from qa.rank.gather import add_match
 
-    rows = [
-        {
-            "bm25_rel": 0.0,
-            "bm25_sentence_rel": 0.0,
-            "dense": 0.5,
-            "dense_sentence": 0.4,
-            "dense_plain": 0.45,
-        }
-    ]
-    add_match(rows, [("zanzibar", 6.0)], frozenset(), np.zeros((1, 0), dtype=bool))
-    assert rows[0]["match"] == 0.0
-    assert rows[0]["unmatched"] == 1.0
-    assert rows[0]["dense_unmatched"] == pytest.approx(0.5)
+    cols = {
+        "bm25_rel": np.array([0.0]),
+        "bm25_sentence_rel": np.array([0.0]),
+        "dense": np.array([0.5]),
+        "dense_sentence": np.array([0.4]),
+        "dense_plain": np.array([0.45]),
+    }
+    add_match(cols, [("zanzibar", 6.0)], frozenset(), np.zeros((1, 0), dtype=bool))
+    assert cols["match"][0] == 0.0
+    assert cols["unmatched"][0] == 1.0
+    assert cols["dense_unmatched"][0] == pytest.approx(0.5)

@@ -186,26 +186,17 @@ class LocalStore:
             return self.sentences(terms, within)
         if bm25 is None or not terms:
             return _Scores(np.zeros(n, dtype=np.float32))
+        scores, postings = bm25_scores(bm25, terms)
         if within is not None:
             # Scores outside the scope are zeroed, so top() never returns them.
             keep = within.faq_mask(n) if field is Field.FAQ else within.passage_mask(n)
-            scores = np.where(keep, bm25.get_scores(list(terms)), 0).astype(np.float32)
-            return _Scores(scores, self._postings(bm25, terms))
-        # Each term's postings (the ids whose text has it) are a slice of
-        # bm25s's sparse score matrix: the word-match signals cost no
-        # extra scoring pass.
-        return _Scores(bm25.get_scores(list(terms)), self._postings(bm25, terms))
-
-    @staticmethod
-    def _postings(bm25: Any, terms: Sequence[str]) -> list[np.ndarray]:
-        indices, indptr = bm25.scores["indices"], bm25.scores["indptr"]
-        ids = [bm25.vocab_dict.get(term) for term in terms]
-        return [indices[0:0] if t is None else indices[indptr[t] : indptr[t + 1]] for t in ids]
+            scores = np.where(keep, scores, 0).astype(np.float32)
+        return _Scores(scores, postings)
 
     def sentences(self, terms: Sequence[str], within: Scope | None = None) -> _SentenceScores:
         bm25 = self._bm25[Field.SENTENCE]
         scores = (
-            bm25.get_scores(list(terms))
+            bm25_scores(bm25, terms)[0]
             if terms
             else np.zeros(len(self.sentence_passage), dtype=np.float32)
         )
@@ -265,6 +256,38 @@ class _SentenceScores(_Scores):
         return self.sentence[self.first[passage] : self.first[passage + 1]]
 
 
+def bm25_scores(bm25: Any, terms: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every id's BM25 score for ``terms``, and each term's postings.
+
+    The scores bm25s's ``get_scores`` gives, added up the same way (term by
+    term, in float32), without its per-call overhead.  Each term's postings
+    (the ids whose text has it) are a slice of bm25s's sparse score matrix,
+    so the word-match signals cost no extra scoring pass.
+    """
+    if bm25.nonoccurrence_array is not None:  # a BM25 variant that scores absent terms
+        return bm25.get_scores(list(terms)), _postings(bm25, terms)
+    data, indices, indptr = bm25.scores["data"], bm25.scores["indices"], bm25.scores["indptr"]
+    scores = np.zeros(bm25.scores["num_docs"], dtype=bm25.dtype)
+    postings = []
+    for term in terms:
+        t = bm25.vocab_dict.get(term)
+        if t is None:
+            postings.append(indices[0:0])
+            continue
+        start, end = indptr[t], indptr[t + 1]
+        ids = indices[start:end]
+        # A term's postings hold each id once, so this adds what np.add.at adds.
+        scores[ids] += data[start:end]
+        postings.append(ids)
+    return scores, postings
+
+
+def _postings(bm25: Any, terms: Sequence[str]) -> list[np.ndarray]:
+    indices, indptr = bm25.scores["indices"], bm25.scores["indptr"]
+    ids = [bm25.vocab_dict.get(term) for term in terms]
+    return [indices[0:0] if t is None else indices[indptr[t] : indptr[t + 1]] for t in ids]
+
+
 def top_positive(scores: np.ndarray, k: int) -> np.ndarray:
     """The rows of the ``k`` best scores above 0, in no order.  Only passages
     with a query term score above 0, usually a small part of the corpus."""
@@ -285,7 +308,10 @@ def best_per_passage(sentence_scores: np.ndarray, owner: np.ndarray, n: int) -> 
     hits = np.nonzero(sentence_scores > 0)[0]
     if len(hits):
         owners = owner[hits]
-        starts = np.nonzero(np.diff(owners, prepend=-1))[0]
+        first = np.empty(len(owners), dtype=bool)  # where each passage's run starts
+        first[0] = True
+        np.not_equal(owners[1:], owners[:-1], out=first[1:])
+        starts = np.nonzero(first)[0]
         best[owners[starts]] = np.maximum.reduceat(sentence_scores[hits], starts)
     return best
 
