@@ -14,7 +14,7 @@ from enum import StrEnum
 from qa.answer.followup import FollowupModel, read_with_history
 from qa.answer.smalltalk import SmallTalk, classify
 from qa.answer.types import Turn
-from qa.rank import Decision, Ranker, Ranking, answer_signals, as_row
+from qa.rank import Decision, FAQMatch, Ranker, Ranking, answer_signals, as_row
 
 
 class Kind(StrEnum):
@@ -22,7 +22,7 @@ class Kind(StrEnum):
 
     EMPTY = "empty"  # no letter or digit: nothing to search for
     SMALLTALK = "smalltalk"  # a greeting, thanks, "what can you do?"
-    ANSWER = "answer"  # the top passage of ``ranking`` answers it
+    ANSWER = "answer"  # the top passage of ``ranking``, or an FAQ pair, answers it
     DECLINE = "decline"  # the articles do not cover it
 
 
@@ -36,9 +36,12 @@ class Verdict:
             from the conversation after it ("… (with: ceasefire, Ukraine)")
             when read as a follow-up.
         confidence: P(the top passage is right); for a decline, that times
-            P(the corpus covers the question).
+            P(the corpus covers the question).  When only the FAQ pair
+            answers (the passages decline), P(the pair is right).
         ranking: The reading's candidates (None for EMPTY and SMALLTALK).
         smalltalk: The kind of small talk (SMALLTALK only).
+        in_scope: P(the corpus covers the question), as the passage models read it.
+        faq: The FAQ pair that answers the question, if one does.
     """
 
     kind: Kind
@@ -46,7 +49,8 @@ class Verdict:
     confidence: float = 0.0
     ranking: Ranking | None = None
     smalltalk: SmallTalk | None = None
-    in_scope: float = 0.0  # P(the corpus covers the question), for the FAQ matcher
+    in_scope: float = 0.0
+    faq: FAQMatch | None = None
 
 
 def decide(
@@ -91,5 +95,17 @@ def decide(
         # declined gives way to the question alone, as asked.
         ranking, read_as = readings.alone, text
         decision = ranker.decide(ranking, text, own_words)
-    kind = Kind.ANSWER if decision.answered else Kind.DECLINE
-    return Verdict(kind, read_as, decision.confidence, ranking, in_scope=decision.in_scope)
+    faq = ranker.match_faq(
+        ranking.qvec, ranking.words, text, top_passage=ranking[0].id, in_scope=decision.in_scope
+    )
+    if decision.answered:
+        return Verdict(
+            Kind.ANSWER, read_as, decision.confidence, ranking, in_scope=decision.in_scope, faq=faq
+        )
+    if faq is not None:
+        # The passages decline, but an FAQ pair asks the same thing: a passage
+        # answer never hides a good pair.  Its own probability is the confidence.
+        return Verdict(
+            Kind.ANSWER, read_as, faq.probability, ranking, in_scope=decision.in_scope, faq=faq
+        )
+    return Verdict(Kind.DECLINE, read_as, decision.confidence, ranking, in_scope=decision.in_scope)

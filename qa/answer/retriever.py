@@ -249,13 +249,7 @@ class Retriever:
                 read_as=verdict.read_as,
                 missing=missing,
             )
-        match = self.ranker.match_faq(
-            ranking.qvec,
-            ranking.words,
-            text,
-            top_passage=ranking[0].id,
-            in_scope=verdict.in_scope,
-        )
+        match = verdict.faq
         faq = None
         if match is not None:
             f = self.store.faqs[match.id]

@@ -50,7 +50,7 @@ class FAQ:
 
     question: str = _doc("The pair's question, as the corpus writes it.")
     answer: str = _doc("The pair's answer, as the corpus writes it.")
-    score: float = _doc("The probability that the FAQ section covers the question.")
+    score: float = _doc("The probability that this pair answers the question.")
     doc: str = ""  # the title of its document
 
 
@@ -83,10 +83,13 @@ class Answer:
     )
 
     question: str  # as cleaned and cut
-    answered: bool = _doc("Whether a passage answers the question.")
+    answered: bool = _doc("Whether a passage or an FAQ pair answers the question.")
     passage: Passage | None = _doc("The passage that answers it (null when declined).")
     faq: FAQ | None = _doc("The FAQ pair that answers it, if one does.")
-    confidence: float = _doc("The probability that the passage is the right one.")
+    confidence: float = _doc(
+        "The probability that the passage is the right one; the FAQ pair's score "
+        "when only the pair answers."
+    )
     suggestions: tuple[str, ...] = _doc(
         "Questions the articles do answer (when declined, or for small talk).", ()
     )

@@ -70,7 +70,6 @@ class Example:
     words: list[tuple[str, float]]
     vocab: frozenset[str]
     passage_in_scope: float  # the passage models' probability that the articles cover it
-    passage_answered: bool  # an FAQ pair is shown only beside an answered passage
 
 
 def load_set(
@@ -107,7 +106,6 @@ def load_set(
                 ranking.words,
                 retriever.store.vocabulary(Field.FAQ),
                 retriever.scorer.decide(ranking).in_scope,
-                retriever.ask(row["question"]).answered,
             )
         )
     return examples
@@ -207,11 +205,9 @@ class Fitted:
 def fit(examples: list[Example]) -> Fitted:
     weights = set_weights(examples)
     rank = fit_rank(examples, weights)
-    # The show model decides only beside an answered passage, as the retriever asks it.
-    answered = np.array([e.passage_answered for e in examples])
+    # Every question, the passages' declines too: a pair the passages miss is still shown.
     x, y, _ = show_data(examples, rank)
-    show = fit_show(x[answered], y[answered], weights[answered])
-    return Fitted(rank, show)
+    return Fitted(rank, fit_show(x, y, weights))
 
 
 def out_of_fold(examples: list[Example], threshold: float) -> dict[str, dict[str, float]]:
@@ -225,7 +221,7 @@ def out_of_fold(examples: list[Example], threshold: float) -> dict[str, dict[str
         x, _, best = show_data([e for _, e in test], models.rank)
         p = probability(models.show, x)
         for (i, _), b, pi in zip(test, best, p, strict=True):
-            shown[i] = int(b) if pi >= threshold and examples[i].passage_answered else None
+            shown[i] = int(b) if pi >= threshold else None
             ranked[i] = int(b)
     figures = report(examples, shown)
     for name, fig in report(examples, ranked).items():

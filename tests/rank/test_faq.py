@@ -38,12 +38,12 @@ def own_faq(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> qa.
 
 
 def test_own_faq_set_floor(own_faq: qa.Retriever) -> None:
-    # Measured 47/67 (0.701) in sample, 0.627 out of fold; plain question-to-question
-    # cosine gets 51/67, and the target of beating it is not met yet (README, "FAQ answers").
+    # Measured 53/67 (0.791) in sample, 0.716 out of fold; plain question-to-question
+    # cosine gets 51/67; the target of beating it by 0.08 is not met yet (README, "FAQ answers").
     # Before the FAQ matcher had its own models: 31/67.
     report = evaluate(own_faq, read_questions(OWN_FAQ / "questions.jsonl"))
     assert report.faq_labelled == 67
-    assert report.faq_accuracy is not None and report.faq_accuracy >= 0.68
+    assert report.faq_accuracy is not None and report.faq_accuracy >= 0.77
     assert report.faq_qq_floor is not None and report.faq_qq_floor > 0.7
     assert report.declined["off_topic"] == 1.0
 
@@ -52,3 +52,14 @@ def test_no_faq_pair_beside_a_declined_question(own_faq: qa.Retriever) -> None:
     # An unknown ferry is not the library's business, however near an FAQ question's words.
     answer = own_faq.ask("When does the Quendale ferry leave Brindlemoor harbour?")
     assert not answer.answered and answer.faq is None
+
+
+def test_a_passage_decline_does_not_hide_a_matching_pair(own_faq: qa.Retriever) -> None:
+    # Two words: the passage models alone decline them, the FAQ question asks the same.
+    text = "noise level"
+    ranking = own_faq.rank(text)
+    assert not own_faq.ranker.decide(ranking, text, ranking.words).answered
+    answer = own_faq.ask(text)
+    assert answer.answered and answer.faq is not None
+    assert answer.faq.question == "Is a heat pump noisy?"
+    assert answer.confidence == answer.faq.score
