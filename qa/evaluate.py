@@ -218,7 +218,10 @@ def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalRepor
         rank = next((i for i, p in enumerate(ranked) if _hit(p.text, needles)), None)
         hits5 += rank is not None
         rr += 0.0 if rank is None else 1.0 / (rank + 1)
-        top_right = rank == 0
+        # The first passage is the one shown: a matched FAQ pair can lift another
+        # of the top few (qa.rank.faq.lift).
+        first = answer.passage if answer.answered and answer.passage else None
+        top_right = _hit(first.text, needles) if first else rank == 0
         hits1 += top_right
         confidences.append((shown, answer.answered and top_right, True))
         if answer.answered:
@@ -226,7 +229,8 @@ def evaluate(retriever: Retriever, questions: list[dict[str, Any]]) -> EvalRepor
         else:
             report.misses.append(Miss(q, "declined", ranked[0].text if ranked else ""))
         if not top_right:
-            report.misses.append(Miss(q, "wrong passage", ranked[0].text if ranked else ""))
+            shown_text = first.text if first else ranked[0].text if ranked else ""
+            report.misses.append(Miss(q, "wrong passage", shown_text))
         if "faq_any" in row:
             labels = row.get("faq_any")
             got = _faq_position(retriever, answer.faq, row.get("doc"))

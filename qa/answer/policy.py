@@ -98,6 +98,9 @@ def decide(
     faq = ranker.match_faq(
         ranking.qvec, ranking.words, text, top_passage=ranking[0].id, in_scope=decision.in_scope
     )
+    if faq is not None:
+        # The pair's answer points to the passage that says it (qa.rank.faq.lift).
+        ranking = ranker.lift(ranking, faq)
     if decision.answered:
         return Verdict(
             Kind.ANSWER, read_as, decision.confidence, ranking, in_scope=decision.in_scope, faq=faq

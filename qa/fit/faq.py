@@ -6,8 +6,10 @@ The ranker is a linear model over each pair's signals (qa.rank.faq.SIGNALS), fit
 pairwise preferences: the right pair's signals minus each other pair's. The show model is
 a logistic regression over the best pair's signals, fitted on every question, those no
 pair answers included. Each set weighs the same in both fits, so the large, easy faq-dev
-set does not decide them. The scores written are out of fold: each article's questions
-are scored by models fitted without that article. --check prints them and writes nothing.
+set does not decide them. Last, the lift: how many top passages a shown pair may reorder,
+and by how much its answer's agreement with each counts. The scores written are out of
+fold: each article's questions are scored by models fitted without that article. --check
+prints them and writes nothing.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 import qa
@@ -33,6 +36,7 @@ from qa.fit.common import (
     MemoEmbedder,
     corpus_files,
     default_cache,
+    hit,
     in_one_thread,
     main_args,
     provenance,
@@ -40,7 +44,15 @@ from qa.fit.common import (
     rounded,
     write_fitted,
 )
-from qa.rank.faq import MODEL_FILE, SHOW_SIGNALS, SIGNALS, faq_signals, show_row
+from qa.rank.faq import (
+    MODEL_FILE,
+    SHOW_SIGNALS,
+    SIGNALS,
+    faq_signals,
+    lift_scores,
+    pairs_of,
+    show_row,
+)
 from qa.store.base import Field
 
 log = logging.getLogger(__name__)
@@ -70,21 +82,23 @@ class Example:
     words: list[tuple[str, float]]
     vocab: frozenset[str]
     passage_in_scope: float  # the passage models' probability that the articles cover it
+    passage_scores: np.ndarray  # the top passages' ranker scores, best first
+    passage_right: np.ndarray  # whether each holds the answer (all False when unlabelled)
+    passage_agree: np.ndarray  # (passages, pairs): each pair's answer against each passage
 
 
-def load_set(
-    name: str, questions: Path, corpus: Path, embedder: MemoEmbedder, tmp: Path
-) -> list[Example]:
-    index = tmp / name
-    qa.build(str(corpus), str(index), embedder=embedder)
-    retriever = qa.load(str(index), embedder=embedder)
+def read_rows(questions: Path) -> list[dict[str, Any]]:
+    lines = questions.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def load_set(name: str, rows: list[dict[str, Any]], retriever: qa.Retriever) -> list[Example]:
     faqs = retriever.faqs
+    passages = retriever.store.passages
+    pairs = pairs_of(retriever.store)
     docs = sorted({f.doc for f in faqs})
     examples = []
-    for line in questions.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
+    for row in rows:
         if "faq_any" not in row and row.get("in_scope", True):
             continue  # an in-scope question with no FAQ label says nothing here
         text, _ = question_text(row["question"], retriever.embedder)
@@ -95,6 +109,7 @@ def load_set(
         doc = row.get("doc") or (docs[0] if len(docs) == 1 else "")
         same_doc = [i for i, f in enumerate(faqs) if f.doc == doc]
         right = frozenset(same_doc[p] for p in (row.get("faq_any") or []))
+        top = [ranking[i].id for i in range(min(LIFT_MAX, len(ranking)))]
         examples.append(
             Example(
                 name,
@@ -106,26 +121,47 @@ def load_set(
                 ranking.words,
                 retriever.store.vocabulary(Field.FAQ),
                 retriever.scorer.decide(ranking).in_scope,
+                np.array([ranking[i].score for i in range(len(top))]),
+                np.array([hit(passages[i].text, row.get("passage_any") or []) for i in top]),
+                np.stack([pairs.agree(retriever.store, i) for i in top]),
             )
         )
     return examples
 
 
 def load_all(embedder: MemoEmbedder) -> tuple[list[Example], list[Path]]:
-    """Every set's examples, and the files read: each set's questions and corpus."""
+    """Every set's examples, and the files read: each set's questions and corpus.
+
+    Beside each set, the other corpora's questions are asked of its corpus as
+    questions about other articles ("elsewhere-..."): no pair answers them, however
+    near their words, as when a reader asks within one document about another.
+    """
     examples: list[Example] = []
     read: list[Path] = []
+    sets = [(n, q, c) for n, q, c in SETS if q.exists()]
+    corpora = {c: n for n, _, c in reversed(sets)}  # each corpus, named by its first set
+    asked: dict[Path, set[str]] = {c: set() for c in corpora}
+    for _, questions, corpus in sets:
+        asked[corpus] |= {r["question"] for r in read_rows(questions)}
     with tempfile.TemporaryDirectory(prefix="qa-fit-faq-") as tmp:
-        for name, questions, corpus in SETS:
-            if not questions.exists():
-                continue
-            examples += load_set(name, questions, corpus, embedder, Path(tmp))
+        retrievers: dict[Path, qa.Retriever] = {}
+        for n, corpus in enumerate(corpora):
+            qa.build(str(corpus), str(Path(tmp) / str(n)), embedder=embedder)
+            retrievers[corpus] = qa.load(str(Path(tmp) / str(n)), embedder=embedder)
+        for name, questions, corpus in sets:
+            examples += load_set(name, read_rows(questions), retrievers[corpus])
             read += [questions, *corpus_files(corpus)]
+        for corpus, name in corpora.items():
+            others = set().union(*(q for c, q in asked.items() if c != corpus)) - asked[corpus]
+            rows = [{"question": q, "in_scope": False} for q in sorted(others)]
+            examples += load_set(f"elsewhere-{name}", rows, retrievers[corpus])
     embedder.save()
     return examples, read
 
 
-C = 1.0  # the logistic regressions' inverse regularisation, on standardised signals
+# The logistic regressions' inverse regularisation, on standardised signals: the one of
+# these with the best out-of-fold value (choose_threshold's) is used.
+C_GRID = (0.1, 1.0, 10.0)
 HARD = 5  # wrong pairs per question in the ranker's fit: the nearest ones by QP
 QP = SIGNALS.index("qp")
 
@@ -143,7 +179,7 @@ def set_weights(examples: list[Example]) -> np.ndarray:
     return np.array([1.0 / counts[style(e)] for e in examples])
 
 
-def fit_rank(examples: list[Example], weights: np.ndarray) -> np.ndarray:
+def fit_rank(examples: list[Example], weights: np.ndarray, c: float) -> np.ndarray:
     diffs, ws = [], []
     for e, w in zip(examples, weights, strict=True):
         if not e.right:
@@ -161,7 +197,7 @@ def fit_rank(examples: list[Example], weights: np.ndarray) -> np.ndarray:
         [np.ones(len(d)) if i % 2 == 0 else np.zeros(len(d)) for i, d in enumerate(diffs)]
     )
     scale = x.std(axis=0) + 1e-9
-    model = LogisticRegression(C=C, fit_intercept=False, max_iter=2000)
+    model = LogisticRegression(C=c, fit_intercept=False, max_iter=2000)
     model.fit(x / scale, y, sample_weight=np.concatenate(ws) * len(examples))
     return model.coef_[0] / scale
 
@@ -178,13 +214,41 @@ def show_data(
     return np.vstack(rows), np.array(labels), np.array(best)
 
 
-def fit_show(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
+# Which way each signal of the show model may move "this pair answers it": a pair is not
+# likelier right for being further from the question.  Fitted without these signs, the
+# model found its way to +6 for two questions asking for different kinds of answer and
+# showed "Who is leading the coalition?" for a question about a ferry.
+DIRECTION = {
+    **dict.fromkeys(SHOW_SIGNALS, 1),
+    **dict.fromkeys(
+        ("kind_clash", "kind_unasked", "type_missing", "missing_info", "pair_extra"), -1
+    ),
+}
+
+
+def fit_show(x: np.ndarray, y: np.ndarray, weights: np.ndarray, c: float) -> dict[str, Any]:
+    """A logistic regression on standardised signals, each weight of its DIRECTION's sign
+    (L2 penalty 1/(2c), as scikit-learn's; L-BFGS-B keeps the signs)."""
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    model = LogisticRegression(C=C, max_iter=2000)
-    model.fit((x - mean) / scale, y, sample_weight=weights * len(y))
+    z = (x - mean) / scale
+    w = weights * len(y)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        m = z @ theta[1:] + theta[0]
+        nll = y * np.logaddexp(0.0, -m) + (1.0 - y) * np.logaddexp(0.0, m)
+        g = (1.0 / (1.0 + np.exp(-m)) - y) * w
+        value = float(w @ nll) + 0.5 / c * float(theta[1:] @ theta[1:])
+        return value, np.concatenate([[g.sum()], z.T @ g + theta[1:] / c])
+
+    bounds = [(None, None)] + [
+        (0.0, None) if DIRECTION[name] > 0 else (None, 0.0) for name in SHOW_SIGNALS
+    ]
+    fitted = minimize(
+        loss, np.zeros(len(SHOW_SIGNALS) + 1), jac=True, method="L-BFGS-B", bounds=bounds
+    )
     return {
-        "weights": model.coef_[0].tolist(),
-        "bias": float(model.intercept_[0]),
+        "weights": fitted.x[1:].tolist(),
+        "bias": float(fitted.x[0]),
         "mean": mean.tolist(),
         "scale": scale.tolist(),
     }
@@ -202,31 +266,25 @@ class Fitted:
     show: dict[str, Any]  # the show model: weights, bias, mean, scale
 
 
-def fit(examples: list[Example]) -> Fitted:
+def fit(examples: list[Example], c: float) -> Fitted:
     weights = set_weights(examples)
-    rank = fit_rank(examples, weights)
+    rank = fit_rank(examples, weights, c)
     # Every question, the passages' declines too: a pair the passages miss is still shown.
     x, y, _ = show_data(examples, rank)
-    return Fitted(rank, fit_show(x, y, weights))
+    return Fitted(rank, fit_show(x, y, weights, c))
 
 
-def out_of_fold(examples: list[Example], threshold: float) -> dict[str, dict[str, float]]:
-    """Each set's FAQ figures, every article scored by models fitted without it."""
-    shown: dict[int, int | None] = {}
-    ranked: dict[int, int | None] = {}
+def out_of_fold(examples: list[Example], c: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each question's best pair and the probability that it answers, from models
+    fitted without the question's article."""
+    best = np.zeros(len(examples), dtype=np.int64)
+    p = np.zeros(len(examples))
     for group in sorted({e.group for e in examples}):
-        train = [e for e in examples if e.group != group]
-        test = [(i, e) for i, e in enumerate(examples) if e.group == group]
-        models = fit(train)
-        x, _, best = show_data([e for _, e in test], models.rank)
-        p = probability(models.show, x)
-        for (i, _), b, pi in zip(test, best, p, strict=True):
-            shown[i] = int(b) if pi >= threshold else None
-            ranked[i] = int(b)
-    figures = report(examples, shown)
-    for name, fig in report(examples, ranked).items():
-        figures[name]["ranked_first"] = fig["accuracy"]
-    return figures
+        idx = [i for i, e in enumerate(examples) if e.group == group]
+        models = fit([e for e in examples if e.group != group], c)
+        x, _, b = show_data([examples[i] for i in idx], models.rank)
+        best[idx], p[idx] = b, probability(models.show, x)
+    return best, p
 
 
 THRESHOLDS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
@@ -234,25 +292,92 @@ FALSE_SHOW_COST = 2.0
 ROUNDED = ("weights", "mean", "scale")
 
 
-def choose_threshold(examples: list[Example]) -> tuple[float, dict[str, dict[str, float]]]:
-    """The show threshold with the best out-of-fold accuracy less false shows, summed over sets.
+Shown = dict[int, int | None]
+
+
+def choose(examples: list[Example]) -> tuple[float, float, dict[str, dict[str, float]], Shown]:
+    """The regularisation and show threshold with the best out-of-fold accuracy less false
+    shows, summed over sets; with their figures and the pair shown for each question.
 
     Each figure is a share of its kind of question in its set. A pair shown where none
     applies costs FALSE_SHOW_COST right pairs not shown: it tells the reader something the
     articles do not say to the question, where a missing pair only leaves the passage.
     """
-    best: tuple[float, float, dict[str, dict[str, float]]] | None = None
-    for t in THRESHOLDS:
-        figures = out_of_fold(examples, t)
-        value = sum(
-            f["accuracy"]
-            - FALSE_SHOW_COST * f["shown_where_none_applies"] / max(f["none_applies"], 1)
-            for f in figures.values()
-        )
-        if best is None or value > best[0] + 1e-9:
-            best = (value, t, figures)
-    assert best is not None
-    return best[1], best[2]
+    found: tuple[float, float, float, dict[str, dict[str, float]], Shown] | None = None
+    for c in C_GRID:
+        best, p = out_of_fold(examples, c)
+        ranked = report(examples, {i: int(b) for i, b in enumerate(best)})
+        for t in THRESHOLDS:
+            shown = {i: int(b) if p[i] >= t else None for i, b in enumerate(best)}
+            figures = report(examples, shown)
+            for name, fig in ranked.items():
+                figures[name]["ranked_first"] = fig["accuracy"]
+            value = sum(
+                f["accuracy"]
+                - FALSE_SHOW_COST * f["shown_where_none_applies"] / max(f["none_applies"], 1)
+                for f in figures.values()
+            )
+            if found is None or value > found[0] + 1e-9:
+                found = (value, c, t, figures, shown)
+    assert found is not None
+    return found[1], found[2], found[3], found[4]
+
+
+LIFT_MAX = 5  # the most passages a shown pair may lift (read for each question)
+LIFT_PASSAGES = (1, 2, 3, 4, 5)
+LIFT_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
+
+def choose_lift(
+    examples: list[Example], shown: Shown
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """How far a shown pair lifts the passage its answer agrees with (qa.rank.faq.lift).
+
+    Over the questions with a labelled passage and a pair shown out of fold: the number of
+    top passages and the weight with the most right passages first, each style of set
+    weighing the same (the fewest passages and least weight on a tie). Returns the
+    parameters, and each set's share of right passages first without the lift and with it,
+    out of fold (each article lifted by the parameters chosen without it).
+    """
+    use = [
+        (e, b)
+        for i, e in enumerate(examples)
+        if (b := shown.get(i)) is not None and e.passage_right.any()
+    ]
+
+    def first(e: Example, b: int, k: int, w: float) -> bool:
+        return bool(e.passage_right[lift_scores(e.passage_scores[:k], e.passage_agree[:k, b], w)])
+
+    def best(items: list[tuple[Example, int]]) -> tuple[int, float]:
+        weights = set_weights([e for e, _ in items])
+        found = (-1.0, 1, 0.0)
+        for k, w in [(1, 0.0), *((k, w) for k in LIFT_PASSAGES[1:] for w in LIFT_WEIGHTS)]:
+            value = float(weights @ [first(e, b, k, w) for e, b in items])
+            if value > found[0] + 1e-9:
+                found = (value, k, w)
+        return found[1], found[2]
+
+    lifted: dict[int, bool] = {}
+    for group in sorted({e.group for e, _ in use}):
+        k, w = best([u for u in use if u[0].group != group])
+        for n, (e, b) in enumerate(use):
+            if e.group == group:
+                lifted[n] = first(e, b, k, w)
+    figures = {}
+    for name in sorted({e.set for e, _ in use}):
+        idx = [n for n, (e, _) in enumerate(use) if e.set == name]
+        figures[name] = {
+            "beside_a_pair": len(idx),
+            "passage_right_first": _share(use[n][0].passage_right[0] for n in idx),
+            "lifted": _share(lifted[n] for n in idx),
+        }
+    k, w = best(use)
+    return {"passages": k, "weight": w}, figures
+
+
+def _share(flags: Iterable[bool]) -> float:
+    values = list(flags)
+    return round(sum(values) / len(values), 4) if values else 0.0
 
 
 def report(examples: list[Example], shown: dict[int, int | None]) -> dict[str, dict[str, float]]:
@@ -292,17 +417,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = main_args(argv)
     args = parser.parse_args(args_list)
     examples, read = load_all(MemoEmbedder(None if args.no_cache else args.cache))
-    threshold, scores = choose_threshold(examples)
+    c, threshold, scores, shown = choose(examples)
+    lift, lifted = choose_lift(examples, shown)
+    for name, fig in lifted.items():
+        scores[name].update(fig)
     for name, fig in scores.items():
         log.info("%s %s", name, fig)
+    log.info("C %s, threshold %s, lift %s", c, threshold, lift)
     if args.check:
         return 0
-    models = fit(examples)
-    show = dict(models.show, signals=list(SHOW_SIGNALS), threshold=threshold)
+    models = fit(examples, c)
+    show = dict(models.show, signals=list(SHOW_SIGNALS), threshold=threshold, c=c)
     out = {
         "signals": list(SIGNALS),
         "rank": {"weights": rounded(list(models.rank))},
         "show": {k: rounded(val) if k in ROUNDED else val for k, val in show.items()},
+        "lift": lift,
         "provenance": provenance(read, "qa.fit.faq", args_list, scores),
     }
     write_fitted(MODEL_FILE, out)

@@ -14,27 +14,32 @@ FAQ data, out of fold by article):
   pairwise preferences (the right pair over each other pair);
 - a "show this pair or none" model over the best pair's signals and its lead
   over the runner-up, fitted on questions some pair answers and questions
-  none does (on-topic ones the passages answer, and off-topic ones).
+  none does (on-topic ones the passages answer, off-topic ones, and other
+  corpora's questions).
+
+A pair that is shown also informs the passage shown beside it
+(:func:`lift`): of the top few passages, the one the pair's answer agrees
+with can come first, by a weight fitted on the same data.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from qa.rank.answerable import passage_coverage, type_missing, wanted
-from qa.rank.candidate import Words
+from qa.rank.candidate import Ranking, Words
 from qa.rank.gather import Columns, add_coverage, add_gaps, add_match, coverage, question_words
 from qa.rank.scoring import Scorer
 from qa.store.base import Field, Store
 from qa.store.scope import faq_ids
 from qa.text import terms
-from qa.units import FAQ_ANSWER, FAQ_PAIR, FAQ_QUESTION, WINDOW
+from qa.units import FAQ_ANSWER, FAQ_PAIR, FAQ_QUESTION, WINDOW, context
 
 MODEL_FILE = Path(__file__).with_name("faq.json")
 
@@ -80,6 +85,8 @@ class FAQModel:
     show_mean: np.ndarray
     show_scale: np.ndarray
     threshold: float
+    lift_passages: int  # how many of the top passages a shown pair may lift
+    lift_weight: float  # ... by its answer's agreement with each, times this
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> FAQModel:
@@ -94,6 +101,8 @@ class FAQModel:
             show_mean=np.asarray(show["mean"], dtype=np.float64),
             show_scale=np.asarray(show["scale"], dtype=np.float64),
             threshold=float(show["threshold"]),
+            lift_passages=int(data["lift"]["passages"]),
+            lift_weight=float(data["lift"]["weight"]),
         )
 
     @staticmethod
@@ -319,3 +328,42 @@ def match_faq(
     if probability < model.threshold:
         return None
     return FAQMatch(pairs_of(store).ids[best], probability)
+
+
+def lift_scores(scores: np.ndarray, agree: np.ndarray, weight: float) -> int:
+    """Which of the top passages (their ranker ``scores``) comes first beside a
+    shown pair whose answer agrees with each by ``agree``."""
+    return int(np.argmax(scores + weight * agree))
+
+
+def lift(store: Store, ranking: Ranking, match: FAQMatch, model: FAQModel | None = None) -> Ranking:
+    """``ranking`` with the passage that a shown pair's answer lifts first.
+
+    Of the top ``lift_passages`` passages, the one with the best ranker score
+    plus ``lift_weight`` times the cosine of the pair's answer with its best
+    window comes first; the others keep their order.  A pair whose answer
+    says what a passage says points to it: "what size radiators are needed"
+    is matched to "Do I need to replace my radiators?", and the radiators
+    paragraph comes first, where the ranker had another heat-pump paragraph.
+    The lifted ranking is for showing: the decision and its confidence were
+    read from ``ranking`` (``agree`` and ``runner_up`` are its positions).
+    """
+    model = model or FAQModel.default()
+    k = min(model.lift_passages, len(ranking))
+    if k < 2:
+        return ranking
+    pairs = pairs_of(store)
+    j = pairs.ids.index(match.id)
+    agree = np.array([pairs.agree(store, ranking[i].id)[j] for i in range(k)])
+    scores = np.array([ranking[i].score for i in range(k)])
+    best = lift_scores(scores, agree, model.lift_weight)
+    if best == 0:
+        return ranking
+    order = [best, *(i for i in range(len(ranking)) if i != best)]
+    p = store.passages[ranking[best].id]
+    return replace(
+        ranking,
+        candidates=[ranking[i] for i in order],
+        sentences={n: ranking.sentences[i] for n, i in enumerate(order) if i in ranking.sentences},
+        passage=context(p.doc, p.heading) + p.text,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from qa.rank.candidate import Candidate, Ranking, Words
-from qa.rank.faq import FAQMatch, match_faq
+from qa.rank.faq import FAQMatch, lift, match_faq
 from qa.rank.gather import gather
 from qa.rank.rules import names_every_word
 from qa.rank.scoring import Decision, Scorer
@@ -43,6 +43,10 @@ class Ranker:
     ) -> FAQMatch | None:
         """The FAQ pair that answers the question, if one does (:func:`qa.rank.faq.match_faq`)."""
         return match_faq(self.store, self.scorer, qvec, words, text, top_passage, in_scope)
+
+    def lift(self, ranking: Ranking, match: FAQMatch) -> Ranking:
+        """``ranking`` with the passage a shown pair lifts first (:func:`qa.rank.faq.lift`)."""
+        return lift(self.store, ranking, match)
 
     def names_every_word(self, candidate: Candidate, text: str, words: Words) -> bool:
         """The passage has every content word of the question, a name among them."""
