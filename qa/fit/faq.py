@@ -92,7 +92,9 @@ def read_rows(questions: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def load_set(name: str, rows: list[dict[str, Any]], retriever: qa.Retriever) -> list[Example]:
+def load_set(
+    name: str, rows: list[dict[str, Any]], retriever: qa.Retriever, group: str = ""
+) -> list[Example]:
     faqs = retriever.faqs
     passages = retriever.store.passages
     pairs = pairs_of(retriever.store)
@@ -113,7 +115,7 @@ def load_set(name: str, rows: list[dict[str, Any]], retriever: qa.Retriever) -> 
         examples.append(
             Example(
                 name,
-                f"{name}:{doc}",
+                group or f"{name}:{doc}",
                 row["question"],
                 signals,
                 right,
@@ -133,7 +135,7 @@ def load_all(embedder: MemoEmbedder) -> tuple[list[Example], list[Path]]:
     """Every set's examples, and the files read: each set's questions and corpus.
 
     Beside each set, the other corpora's questions are asked of its corpus as
-    questions about other articles ("elsewhere-..."): no pair answers them, however
+    questions about other articles (one set, "elsewhere"): no pair answers them, however
     near their words, as when a reader asks within one document about another.
     """
     examples: list[Example] = []
@@ -154,7 +156,7 @@ def load_all(embedder: MemoEmbedder) -> tuple[list[Example], list[Path]]:
         for corpus, name in corpora.items():
             others = set().union(*(q for c, q in asked.items() if c != corpus)) - asked[corpus]
             rows = [{"question": q, "in_scope": False} for q in sorted(others)]
-            examples += load_set(f"elsewhere-{name}", rows, retrievers[corpus])
+            examples += load_set("elsewhere", rows, retrievers[corpus], f"elsewhere:{name}")
     embedder.save()
     return examples, read
 
@@ -377,7 +379,7 @@ def choose_lift(
 
 def _share(flags: Iterable[bool]) -> float:
     values = list(flags)
-    return round(sum(values) / len(values), 4) if values else 0.0
+    return round(float(sum(values)) / len(values), 4) if values else 0.0
 
 
 def report(examples: list[Example], shown: dict[int, int | None]) -> dict[str, dict[str, float]]:
