@@ -156,7 +156,8 @@ def label_questions(retriever: Retriever, rows: list[dict[str, Any]]) -> list[La
     out = []
     for row in rows:
         answer = retriever.ask(row["question"])
-        if not answer.answered or answer.passage is None:
+        # An answer of the FAQ pair alone shows the FAQ model's probability, not this one's.
+        if not answer.answered or answer.passage is None or answer.kind == "faq":
             continue
         right = bool(row["in_scope"]) and any(n in answer.passage.text for n in row["passage_any"])
         out.append(Labelled(_logit(answer.confidence), right))
@@ -180,7 +181,7 @@ def label_votes(retriever: Retriever, votes: list[Any]) -> tuple[list[Labelled],
             (vote.build == retriever.build_id and p.id == vote.passage_id)
             or (vote.build != retriever.build_id and (p.doc, p.heading) == (vote.doc, vote.heading))
         )
-        if not answer.answered or not same:
+        if not answer.answered or not same or answer.kind == "faq":
             skipped += 1
             continue
         out.append(Labelled(_logit(answer.confidence), vote.vote == "up"))

@@ -18,11 +18,12 @@ from qa.rank import Decision, FAQMatch, Ranker, Ranking, answer_signals, as_row
 
 
 class Kind(StrEnum):
-    """The four things a question can get."""
+    """The five things a question can get."""
 
     EMPTY = "empty"  # no letter or digit: nothing to search for
     SMALLTALK = "smalltalk"  # a greeting, thanks, "what can you do?"
-    ANSWER = "answer"  # the top passage of ``ranking``, or an FAQ pair, answers it
+    ANSWER = "answer"  # the top passage of ``ranking`` answers it (an FAQ pair may too)
+    FAQ = "faq"  # only the FAQ pair answers it: the passages alone decline
     DECLINE = "decline"  # the articles do not cover it
 
 
@@ -36,8 +37,7 @@ class Verdict:
             from the conversation after it ("… (with: ceasefire, Ukraine)")
             when read as a follow-up.
         confidence: P(the top passage is right); for a decline, that times
-            P(the corpus covers the question).  When only the FAQ pair
-            answers (the passages decline), P(the pair is right).
+            P(the corpus covers the question); for FAQ, P(the pair is right).
         ranking: The reading's candidates (None for EMPTY and SMALLTALK).
         smalltalk: The kind of small talk (SMALLTALK only).
         in_scope: P(the corpus covers the question), as the passage models read it.
@@ -109,6 +109,6 @@ def decide(
         # The passages decline, but an FAQ pair asks the same thing: a passage
         # answer never hides a good pair.  Its own probability is the confidence.
         return Verdict(
-            Kind.ANSWER, read_as, faq.probability, ranking, in_scope=decision.in_scope, faq=faq
+            Kind.FAQ, read_as, faq.probability, ranking, in_scope=decision.in_scope, faq=faq
         )
     return Verdict(Kind.DECLINE, read_as, decision.confidence, ranking, in_scope=decision.in_scope)

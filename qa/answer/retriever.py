@@ -269,6 +269,7 @@ class Retriever:
             sources,
             read_as=verdict.read_as,
             missing=missing,
+            kind="faq" if verdict.kind is Kind.FAQ else "answer",
         )
 
     @cached_property

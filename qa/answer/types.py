@@ -63,9 +63,10 @@ class Answer:
     ``read_as`` is the text that was searched: the question, with the words
     borrowed from the conversation in brackets when it was read as a
     follow-up.  ``kind`` is ``"answer"`` for a question (answered or
-    declined) and ``"smalltalk"`` for a greeting, thanks or "what can you
-    do?"; then ``reply`` holds the bot's reply and ``suggestions`` example
-    questions.
+    declined), ``"faq"`` when only the FAQ pair answers it (its score is the
+    confidence; the passage beside it is the one its answer points to), and
+    ``"smalltalk"`` for a greeting, thanks or "what can you do?"; then
+    ``reply`` holds the bot's reply and ``suggestions`` example questions.
     """
 
     JSON: ClassVar[tuple[str, ...]] = (
@@ -103,7 +104,11 @@ class Answer:
     read_as: str = _doc(
         "The text searched: the question, plus the words borrowed from the conversation.", ""
     )
-    kind: str = _doc('"answer", or "smalltalk" for greetings and thanks.', "answer")
+    kind: str = _doc(
+        '"answer"; "faq" when only the FAQ pair answers (the passages alone would decline), '
+        'its score the confidence; or "smalltalk" for greetings and thanks.',
+        "answer",
+    )
     reply: str = _doc("The bot's reply to small talk ('' otherwise).", "")
 
     def __post_init__(self) -> None:

@@ -108,14 +108,17 @@ def render_answer(answer: Answer) -> str:
         f'<span class="qa-source">Source: {text(source_of(p))}</span>',
         "</div>",
         render_missing(answer),
-        f'<blockquote class="qa-passage">{highlight(p.text, p.sentence)}</blockquote>',
     ]
+    passage = [f'<blockquote class="qa-passage">{highlight(p.text, p.sentence)}</blockquote>']
+    faq = []
     if answer.faq is not None:
-        parts += [
+        faq = [
             '<div class="qa-faq"><div class="qa-label">From the FAQ</div>',
             f'<p class="qa-faq-q">{text(answer.faq.question)}</p>',
             f'<p class="qa-faq-a">{text(answer.faq.answer)}</p></div>',
         ]
+    # Answered by the FAQ pair alone: it comes first, the passage it points to after.
+    parts += faq + passage if answer.kind == "faq" else passage + faq
     if answer.sources:
         items = "".join(
             f'<li><div class="qa-source">{text(source_of(s))} · score {s.score:.2f}</div>'

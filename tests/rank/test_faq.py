@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import qa
+from qa.app.render import render_answer
+from qa.calibrate import label_questions
 from qa.embed import Embedder
 from qa.evaluate import evaluate, read_questions
 from qa.rank.faq import MODEL_FILE, SHOW_SIGNALS, SIGNALS, FAQModel
@@ -69,7 +71,13 @@ def test_a_passage_decline_does_not_hide_a_matching_pair(own_faq: qa.Retriever) 
     answer = own_faq.ask(text)
     assert answer.answered and answer.faq is not None
     assert answer.faq.question == "Is a heat pump noisy?"
-    assert answer.confidence == answer.faq.score
+    assert answer.confidence == answer.faq.score and answer.kind == "faq"
+    # The page shows the pair first, then the passage its answer points to.
+    markup = render_answer(answer)
+    assert markup.index('class="qa-faq"') < markup.index('class="qa-passage"')
+    # `qa calibrate` refits the passages' confidence: the pair's own probability is not one.
+    row = next(r for r in read_questions(OWN_FAQ / "questions.jsonl") if r["question"] == text)
+    assert label_questions(own_faq, [row]) == []
 
 
 def test_a_shown_pair_lifts_the_passage_its_answer_holds(own_faq: qa.Retriever) -> None:
