@@ -139,18 +139,26 @@ class Pairs:
     def agree(self, store: Store, passage: int) -> np.ndarray:
         """Each pair's answer against the passage: the cosine of its best window
         (no question in it, so it is kept per passage)."""
-        found = self._agree.get(passage)
-        if found is None:
-            start, end = store.passages[passage].units
-            rows = np.arange(start, end)
-            windows = store.vectors(rows[store.kinds(rows) == WINDOW])
-            found = np.zeros(len(self.ids))
-            if len(windows):
-                found = (self.vectors[:, 1] @ windows.T).max(axis=1)
-            if len(self._agree) >= 4096:
+        return self.agree_all(store, [passage])[0]
+
+    def agree_all(self, store: Store, passages: Sequence[int]) -> np.ndarray:
+        """:meth:`agree` for each of ``passages`` (passages, pairs), the windows of
+        those not yet kept read in one request to the store."""
+        new = [p for p in dict.fromkeys(passages) if p not in self._agree]
+        if new:
+            spans = [np.arange(*store.passages[p].units) for p in new]
+            rows = np.concatenate(spans)
+            windows = rows[store.kinds(rows) == WINDOW]
+            sims = self.vectors[:, 1] @ store.vectors(windows).T if len(windows) else None
+            if len(self._agree) + len(new) > 4096:
                 self._agree.clear()
-            self._agree[passage] = found
-        return found
+            for p, span in zip(new, spans, strict=True):
+                mine = np.isin(windows, span)
+                found = np.zeros(len(self.ids))
+                if sims is not None and mine.any():
+                    found = sims[:, mine].max(axis=1)
+                self._agree[p] = found
+        return np.stack([self._agree[p] for p in passages])
 
     @classmethod
     def read(cls, store: Store) -> Pairs:
@@ -353,8 +361,7 @@ def lift(store: Store, ranking: Ranking, match: FAQMatch, model: FAQModel | None
     if k < 2:
         return ranking
     pairs = pairs_of(store)
-    j = pairs.ids.index(match.id)
-    agree = np.array([pairs.agree(store, ranking[i].id)[j] for i in range(k)])
+    agree = pairs.agree_all(store, [ranking[i].id for i in range(k)])[:, pairs.ids.index(match.id)]
     scores = np.array([ranking[i].score for i in range(k)])
     best = lift_scores(scores, agree, model.lift_weight)
     if best == 0:
