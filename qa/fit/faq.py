@@ -223,8 +223,7 @@ def show_data(
 DIRECTION = {
     **dict.fromkeys(SHOW_SIGNALS, 1),
     **dict.fromkeys(
-        ("kind_clash", "kind_unasked", "kind_unmet", "type_missing", "missing_info", "pair_extra"),
-        -1,
+        ("kind_clash", "kind_unasked", "type_missing", "missing_info", "pair_extra"), -1
     ),
 }
 

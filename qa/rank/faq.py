@@ -61,7 +61,6 @@ SIGNALS = (
     "pair_extra",  # rarity-weighted share of the pair's question's words the question lacks
     "passage_agree",  # cosine of the pair's answer and the best passage
     "ranker",  # the passage ranker's score of the pair as a tiny corpus
-    "kind_unmet",  # the question asks for a kind of answer, the pair's question for none
 )
 
 # What the show model reads of the best pair, beside its signals.
@@ -275,7 +274,6 @@ def faq_signals(
     ]
     signals[:, 14] = agree
     signals[:, 15] = scorer.rank.values(old)
-    signals[:, 16] = [float(bool(asks) and not k) for k in pairs.kinds]
     return signals
 
 
