@@ -98,8 +98,10 @@ def decide(
     faq = ranker.match_faq(
         ranking.qvec, ranking.words, text, top_passage=ranking[0].id, in_scope=decision.in_scope
     )
-    if faq is not None:
-        # The pair's answer points to the passage that says it (qa.rank.faq.lift).
+    if faq is not None and read_as == text:
+        # The pair's answer points to the passage that says it (qa.rank.faq.lift).  Not
+        # for a reading with borrowed words: the lift was fitted on questions alone, and
+        # which passage a follow-up gets is the follow-up models' to say.
         ranking = ranker.lift(ranking, faq)
     if decision.answered:
         return Verdict(
