@@ -162,7 +162,7 @@ def load_all(embedder: MemoEmbedder) -> tuple[list[Example], list[Path]]:
 
 
 # The logistic regressions' inverse regularisation, on standardised signals: the one of
-# these with the best out-of-fold value (choose_threshold's) is used.
+# these with the best out-of-fold value (see choose) is used.
 C_GRID = (0.1, 1.0, 10.0)
 HARD = 5  # wrong pairs per question in the ranker's fit: the nearest ones by QP
 QP = SIGNALS.index("qp")
