@@ -228,15 +228,23 @@ def test_sentences_and_tokens_are_the_plain_patterns(text: str) -> None:
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_bm25_scores_are_bm25s_own(seed_retriever: qa.Retriever, data: st.DataObject) -> None:
-    """The store adds up BM25 term by term as bm25s does: the same float32
-    scores for any terms, repeated or unknown ones among them."""
-    from qa.store import Field
-    from qa.store.local.store import bm25_scores
+    """The store reads bm25s's saved index without bm25s and adds up BM25
+    term by term as bm25s does: the same float32 scores for any terms,
+    repeated or unknown ones among them, and each term's postings."""
+    import bm25s
 
-    bm25 = seed_retriever.store._bm25[Field.SENTENCE]  # type: ignore[attr-defined]
+    from qa.store import Field
+
+    store = seed_retriever.store
+    bm25 = store._bm25[Field.SENTENCE]  # type: ignore[attr-defined]
+    own = bm25s.BM25.load(str(store.folder / "bm25_sentences"))  # type: ignore[attr-defined]
     # bm25s adds "" to every vocabulary, for empty documents; no question has it.
-    vocab = sorted(seed_retriever.store.vocabulary(Field.SENTENCE) - {""})
+    vocab = sorted(store.vocabulary(Field.SENTENCE) - {""})
+    assert vocab == sorted(set(own.vocab_dict) - {""})
     terms = data.draw(st.lists(st.sampled_from([*vocab, "zzyzx"]), min_size=1, max_size=8))
-    scores, postings = bm25_scores(bm25, terms)
-    assert np.array_equal(scores, bm25.get_scores(terms))
+    scores, postings = bm25.scores(terms)
+    expected = own.get_scores(terms)
+    assert scores.dtype == expected.dtype and np.array_equal(scores, expected)
     assert len(postings) == len(terms)
+    for term, posting in zip(terms, postings, strict=True):
+        assert set(posting) == set(np.flatnonzero(own.get_scores([term])))

@@ -1,4 +1,4 @@
-"""The folder store, opened for questions: FAISS, bm25s and memory-mapped vectors."""
+"""The folder store, opened for questions: FAISS, BM25 and memory-mapped vectors."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from qa.errors import IndexNotReadyError, QAError
 from qa.store import manifest as manifest_file
 from qa.store.base import FAQRecord, Field, PassageRecord, UnitHits
 from qa.store.local import ann
+from qa.store.local.bm25 import BM25Index
 from qa.store.local.files import FORMAT_VERSION, build_dir, read_jsonl
 from qa.store.manifest import Manifest, check_schemes
 from qa.store.scope import Scope
@@ -52,9 +53,9 @@ class LocalStore:
             self.sentence_passage, np.arange(len(self.passages) + 1)
         )
         self._vocab = {
-            Field.PASSAGE: frozenset(self._bm25[Field.PASSAGE].vocab_dict),
-            Field.SENTENCE: frozenset(self._bm25[Field.SENTENCE].vocab_dict),
-            Field.FAQ: frozenset(self._bm25[Field.FAQ].vocab_dict)
+            Field.PASSAGE: frozenset(self._bm25[Field.PASSAGE].vocab),
+            Field.SENTENCE: frozenset(self._bm25[Field.SENTENCE].vocab),
+            Field.FAQ: frozenset(self._bm25[Field.FAQ].vocab)
             if Field.FAQ in self._bm25
             else frozenset(),
         }
@@ -64,7 +65,6 @@ class LocalStore:
         return self.folder.name
 
     def _read(self, folder: Path) -> None:
-        import bm25s
         import faiss
 
         try:
@@ -78,7 +78,7 @@ class LocalStore:
             ]
             # Memory-mapped, but read through plain ndarray views: every slice
             # of a np.memmap builds another memmap object, and a question
-            # slices these arrays (and bm25s's, below) dozens of times.
+            # slices these arrays (and the BM25 ones) dozens of times.
             self._vectors = np.asarray(
                 np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
             )
@@ -86,17 +86,12 @@ class LocalStore:
             self.index = faiss.read_index(str(folder / "units.faiss"))
             ann.configure(self.index, ann.AnnParams.from_manifest(manifest.ann))
 
-            def load(name: str) -> Any:
-                bm25 = bm25s.BM25.load(str(folder / name), mmap=True, allow_pickle=False)
-                bm25.scores = {
-                    k: np.asarray(v) if isinstance(v, np.memmap) else v
-                    for k, v in bm25.scores.items()
-                }
-                return bm25
-
-            self._bm25 = {Field.PASSAGE: load("bm25"), Field.SENTENCE: load("bm25_sentences")}
+            self._bm25 = {
+                Field.PASSAGE: BM25Index.read(folder / "bm25"),
+                Field.SENTENCE: BM25Index.read(folder / "bm25_sentences"),
+            }
             if self.faqs:
-                self._bm25[Field.FAQ] = load("bm25_faqs")
+                self._bm25[Field.FAQ] = BM25Index.read(folder / "bm25_faqs")
             self.sentence_passage = np.load(folder / "sentence_passage.npy", allow_pickle=False)
             counts = manifest.counts
             dim = manifest.dimension
@@ -109,7 +104,7 @@ class LocalStore:
             ]
         except QAError:
             raise
-        except Exception as exc:  # JSON, numpy, FAISS and bm25s each raise their own
+        except Exception as exc:  # JSON, numpy and FAISS each raise their own
             raise IndexNotReadyError(
                 f"{folder}: index is damaged ({type(exc).__name__}: {exc}); "
                 "run `qa build` to rebuild it"
@@ -186,7 +181,7 @@ class LocalStore:
             return self.sentences(terms, within)
         if bm25 is None or not terms:
             return _Scores(np.zeros(n, dtype=np.float32))
-        scores, postings = bm25_scores(bm25, terms)
+        scores, postings = bm25.scores(terms)
         if within is not None:
             # Scores outside the scope are zeroed, so top() never returns them.
             keep = within.faq_mask(n) if field is Field.FAQ else within.passage_mask(n)
@@ -196,7 +191,7 @@ class LocalStore:
     def sentences(self, terms: Sequence[str], within: Scope | None = None) -> _SentenceScores:
         bm25 = self._bm25[Field.SENTENCE]
         scores = (
-            bm25_scores(bm25, terms)[0]
+            bm25.scores(terms)[0]
             if terms
             else np.zeros(len(self.sentence_passage), dtype=np.float32)
         )
@@ -254,38 +249,6 @@ class _SentenceScores(_Scores):
 
     def of_passage(self, passage: int) -> np.ndarray:
         return self.sentence[self.first[passage] : self.first[passage + 1]]
-
-
-def bm25_scores(bm25: Any, terms: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Every id's BM25 score for ``terms``, and each term's postings.
-
-    The scores bm25s's ``get_scores`` gives, added up the same way (term by
-    term, in float32), without its per-call overhead.  Each term's postings
-    (the ids whose text has it) are a slice of bm25s's sparse score matrix,
-    so the word-match signals cost no extra scoring pass.
-    """
-    if bm25.nonoccurrence_array is not None:  # a BM25 variant that scores absent terms
-        return bm25.get_scores(list(terms)), _postings(bm25, terms)
-    data, indices, indptr = bm25.scores["data"], bm25.scores["indices"], bm25.scores["indptr"]
-    scores = np.zeros(bm25.scores["num_docs"], dtype=bm25.dtype)
-    postings = []
-    for term in terms:
-        t = bm25.vocab_dict.get(term)
-        if t is None:
-            postings.append(indices[0:0])
-            continue
-        start, end = indptr[t], indptr[t + 1]
-        ids = indices[start:end]
-        # A term's postings hold each id once, so this adds what np.add.at adds.
-        scores[ids] += data[start:end]
-        postings.append(ids)
-    return scores, postings
-
-
-def _postings(bm25: Any, terms: Sequence[str]) -> list[np.ndarray]:
-    indices, indptr = bm25.scores["indices"], bm25.scores["indptr"]
-    ids = [bm25.vocab_dict.get(term) for term in terms]
-    return [indices[0:0] if t is None else indices[indptr[t] : indptr[t + 1]] for t in ids]
 
 
 def top_positive(scores: np.ndarray, k: int) -> np.ndarray:
