@@ -200,6 +200,10 @@ def launch(
     """
     # Gradio would otherwise phone home for analytics and version checks.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # Where matplotlib is installed, Gradio asks it for its backend on every
+    # event, and the first time matplotlib tries the GUI backends (0.3 s on the
+    # way to the first answer).  The page draws no plots.
+    os.environ.setdefault("MPLBACKEND", "agg")
     edits = edits_enabled(auth, allow_edits)
     rebuilder = Rebuilder(chat.live)
     library = Library(chat.live.corpus)  # one, so page and API writes share its lock
