@@ -59,6 +59,10 @@ SEED_QUESTIONS = SHARED / "article_dev.jsonl"
 RESULTS = ROOT / "bench" / "results"
 PLOT = ROOT / "docs" / "performance.png"
 SEED_QUESTION = "Where did the ministers meet?"
+# Targets: ask() within 10% of one query encoding plus one flat search, and
+# the page answering within 3 s of `python app.py` on a built index.
+ASK_OVER_FLOOR = 1.1
+COLD_START_S = 3.0
 SECTIONS = ("build", "latency", "cold", "synthetic", "text", "encoders", "formats")
 
 
@@ -162,8 +166,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     table.add(
                         f"ask() / floor, {name} (median of pairs; of p50s)",
                         f"{lat['ratio_median_of_pairs']:.2f}; {lat['ratio_p50']:.2f}",
-                        "<= 1.3",
-                        lat["ratio_median_of_pairs"] <= 1.3,
+                        f"<= {ASK_OVER_FLOOR}",
+                        lat["ratio_median_of_pairs"] <= ASK_OVER_FLOOR,
                     )
 
         if "cold" in only:
@@ -182,9 +186,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if times:
                     median = float(np.median(times))
                     results["cold_start"]["median_s"] = median
-                    table.add("cold start to first /ask", f"{median:.1f} s", "<= 8 s", median <= 8)
+                    table.add(
+                        "cold start to first /ask",
+                        f"{median:.1f} s",
+                        f"<= {COLD_START_S:g} s",
+                        median <= COLD_START_S,
+                    )
                 else:
-                    table.add("cold start to first /ask", f"n/a ({runs[0]['note']})", "<= 8 s")
+                    table.add(
+                        "cold start to first /ask",
+                        f"n/a ({runs[0]['note']})",
+                        f"<= {COLD_START_S:g} s",
+                    )
                 c = results["cold_start"]
                 table.add(
                     "import gradio / sentence-transformers",
