@@ -137,11 +137,16 @@ class _CachedDictionaries:
     """
 
     def get_dictionary(self, lang: str):  # type: ignore[no-untyped-def]
-        from simplemma.strategies.dictionaries import dictionary_factory as simplemma_tables
+        return _dictionary(lang)  # asked once per word looked up: cached
 
-        if not hasattr(simplemma_tables, "_load_dictionary_from_disk"):  # another simplemma
-            return simplemma_tables.DEFAULT_DICTIONARY_FACTORY.get_dictionary(lang)
-        return simplemma_tables.MappingStrToByteString(_decoded_table(lang))
+
+@lru_cache(maxsize=4)
+def _dictionary(lang: str):  # type: ignore[no-untyped-def]
+    from simplemma.strategies.dictionaries import dictionary_factory as simplemma_tables
+
+    if not hasattr(simplemma_tables, "_load_dictionary_from_disk"):  # another simplemma
+        return simplemma_tables.DEFAULT_DICTIONARY_FACTORY.get_dictionary(lang)
+    return simplemma_tables.MappingStrToByteString(_decoded_table(lang))
 
 
 @lru_cache(maxsize=4)
