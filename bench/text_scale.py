@@ -19,7 +19,7 @@ from qa.embed import Embedder
 from qa.store import Field
 from qa.store.local import ann
 from qa.store.local.files import build_dir
-from qa.store.local.store import best_per_passage
+from qa.store.scores import best_per_passage
 from qa.units import SENTENCE
 
 

@@ -18,7 +18,7 @@ import qa
 from qa.answer.question import MAX_QUESTION_CHARS
 from qa.corpus import parse_bytes
 from qa.errors import CorpusError
-from qa.store.local.store import best_per_passage
+from qa.store.scores import best_per_passage
 
 NOT_A_QUESTION = [
     "",

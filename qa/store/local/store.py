@@ -17,6 +17,7 @@ from qa.store.local.bm25 import BM25Index
 from qa.store.local.files import FORMAT_VERSION, build_dir, read_jsonl
 from qa.store.manifest import Manifest, check_schemes
 from qa.store.scope import Scope
+from qa.store.scores import Scores, SentenceScores, keyword_scores, sentence_scores
 from qa.units import SENTENCE
 
 
@@ -174,33 +175,22 @@ class LocalStore:
         rows = rows[best]
         return UnitHits(rows, sims[best].astype(np.float32), self.units[rows, 0])
 
-    def keyword(self, field: Field, terms: Sequence[str], within: Scope | None = None) -> _Scores:
-        bm25 = self._bm25.get(field)
-        n = len(self.faqs) if field is Field.FAQ else len(self.passages)
+    def keyword(self, field: Field, terms: Sequence[str], within: Scope | None = None) -> Scores:
         if field is Field.SENTENCE:
             return self.sentences(terms, within)
+        n = len(self.faqs) if field is Field.FAQ else len(self.passages)
+        bm25 = self._bm25.get(field)
         if bm25 is None or not terms:
-            return _Scores(np.zeros(n, dtype=np.float32))
-        scores, postings = bm25.scores(terms)
+            return Scores(np.zeros(n, dtype=np.float32))
+        keep = None
         if within is not None:
-            # Scores outside the scope are zeroed, so top() never returns them.
             keep = within.faq_mask(n) if field is Field.FAQ else within.passage_mask(n)
-            scores = np.where(keep, scores, 0).astype(np.float32)
-        return _Scores(scores, postings)
+        return keyword_scores(bm25, terms, keep)
 
-    def sentences(self, terms: Sequence[str], within: Scope | None = None) -> _SentenceScores:
-        bm25 = self._bm25[Field.SENTENCE]
-        scores = (
-            bm25.scores(terms)[0]
-            if terms
-            else np.zeros(len(self.sentence_passage), dtype=np.float32)
+    def sentences(self, terms: Sequence[str], within: Scope | None = None) -> SentenceScores:
+        return sentence_scores(
+            self._bm25[Field.SENTENCE], terms, self.sentence_passage, self.first_sentence, within
         )
-        if within is not None and terms:
-            keep = np.zeros(len(scores), dtype=bool)
-            for a, b in within.passages:  # a passage range's sentences are one run too
-                keep[self.first_sentence[a] : self.first_sentence[b]] = True
-            scores = np.where(keep, scores, 0).astype(np.float32)
-        return _SentenceScores(scores, self.sentence_passage, self.first_sentence)
 
     def vocabulary(self, field: Field) -> frozenset[str]:
         return self._vocab[field]
@@ -210,73 +200,6 @@ class LocalStore:
 
     def kinds(self, rows: np.ndarray) -> np.ndarray:
         return self.units[rows, 1]
-
-
-class _Scores:
-    """Every id's BM25 score for one question (bm25s scores all ids in one pass)."""
-
-    def __init__(self, scores: np.ndarray, postings: list[np.ndarray] | None = None) -> None:
-        self.all = scores
-        self.postings = postings or []
-
-    def top(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        ids = top_positive(self.all, k)
-        return ids, self.all[ids]
-
-    def scores(self, ids: Sequence[int]) -> np.ndarray:
-        return self.all[np.asarray(ids, dtype=np.int64)]
-
-    def matched(self, ids: Sequence[int]) -> np.ndarray:
-        rows = np.asarray(ids, dtype=np.int64)
-        out = np.zeros((len(rows), len(self.postings)), dtype=bool)
-        for j, posting in enumerate(self.postings):
-            if len(posting):
-                # Postings are sorted: bm25s builds its matrix sorted by (term,
-                # id).  A binary search per id replaces np.isin's sorting,
-                # which cost 0.27 ms a question on SQuAD dev.
-                at = np.minimum(np.searchsorted(posting, rows), len(posting) - 1)
-                out[:, j] = posting[at] == rows
-        return out
-
-
-class _SentenceScores(_Scores):
-    """Sentence scores, read per passage as each passage's best sentence."""
-
-    def __init__(self, scores: np.ndarray, owner: np.ndarray, first: np.ndarray) -> None:
-        self.sentence = scores
-        self.first = first
-        super().__init__(best_per_passage(scores, owner, len(first) - 1))
-
-    def of_passage(self, passage: int) -> np.ndarray:
-        return self.sentence[self.first[passage] : self.first[passage + 1]]
-
-
-def top_positive(scores: np.ndarray, k: int) -> np.ndarray:
-    """The rows of the ``k`` best scores above 0, in no order.  Only passages
-    with a query term score above 0, usually a small part of the corpus."""
-    hits = np.nonzero(scores > 0)[0]
-    if len(hits) > k:
-        hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
-    return hits
-
-
-def best_per_passage(sentence_scores: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-    """Each passage's best sentence score, from the scores of every sentence.
-
-    Only sentences scoring above 0 (those with a query term) can matter, and
-    a passage's sentences are consecutive rows (``owner`` never decreases),
-    so one ``reduceat`` over the runs of those sentences gives the maxima.
-    """
-    best = np.zeros(n, dtype=np.float32)
-    hits = np.nonzero(sentence_scores > 0)[0]
-    if len(hits):
-        owners = owner[hits]
-        first = np.empty(len(owners), dtype=bool)  # where each passage's run starts
-        first[0] = True
-        np.not_equal(owners[1:], owners[:-1], out=first[1:])
-        starts = np.nonzero(first)[0]
-        best[owners[starts]] = np.maximum.reduceat(sentence_scores[hits], starts)
-    return best
 
 
 def _read_manifest(folder: Path) -> Manifest:
