@@ -63,6 +63,15 @@ def test_keyword_and_sentence_top_within_keep_only_the_scope(
         np.testing.assert_allclose(
             sorted(scores, reverse=True), sorted(want[want > 0], reverse=True)[:3], rtol=1e-5
         )
+    # What the ranker reads of each passage in scope is what it reads unscoped.
+    passages = np.flatnonzero(inside)
+    full = store.keyword(Field.PASSAGE, known)
+    scoped = store.keyword(Field.PASSAGE, known, within=scope)
+    np.testing.assert_allclose(scoped.scores(passages), full.scores(passages), rtol=1e-5)
+    assert np.array_equal(scoped.matched(passages), full.matched(passages))
+    full_s, scoped_s = store.sentences(known), store.sentences(known, within=scope)
+    for p in passages:
+        np.testing.assert_allclose(scoped_s.of_passage(p), full_s.of_passage(p), rtol=1e-5)
     faqs = store.keyword(Field.FAQ, terms("prices zero capacity"), within=_scope(store, SEED.name))
     seed_faqs = {i for i, f in enumerate(store.faqs) if f.path == SEED.name}
     assert set(faqs.top(10)[0].tolist()) <= seed_faqs

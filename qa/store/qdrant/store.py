@@ -30,7 +30,9 @@ from qa.store.qdrant.layout import (
     scroll_all,
 )
 from qa.store.qdrant.location import QdrantLocation, build_of
+from qa.store.qdrant.scoped import ScopedKeywords
 from qa.store.scope import Scope
+from qa.store.scores import Scores, SentenceScores
 from qa.units import SENTENCE
 
 
@@ -70,6 +72,24 @@ class QdrantStore:
                 f"{where}: the index is damaged ({type(exc).__name__}: {exc}); "
                 f"run `qa build --index {where}` to rebuild it"
             ) from None
+        # Local mode filters in Python point by point; a scope is scored in memory.
+        self._scoped: ScopedKeywords | None = None
+        if self.conn.local and not self.where.edge:
+            self._scoped = ScopedKeywords(
+                self.conn,
+                {
+                    Field.PASSAGE: self.collections["passages"],
+                    Field.SENTENCE: self.collections["sentences"],
+                    Field.FAQ: self.collections["faqs"],
+                },
+                self._terms,
+                {
+                    Field.PASSAGE: len(self.passages),
+                    Field.SENTENCE: int(self.first_sentence[-1]),
+                    Field.FAQ: len(self.faqs),
+                },
+                self.first_sentence,
+            )
         # A server's dense search is approximate (HNSW); local mode's is exact.
         self._search: dict[str, Any] = {}
         if not self.conn.local:
@@ -192,9 +212,13 @@ class QdrantStore:
         owners = np.searchsorted(self._starts, rows[best], side="right") - 1
         return UnitHits(rows[best], sims[best].astype(np.float32), owners.astype(np.int64))
 
-    def keyword(self, field: Field, terms: Sequence[str], within: Scope | None = None) -> _Keyword:
+    def keyword(
+        self, field: Field, terms: Sequence[str], within: Scope | None = None
+    ) -> _Keyword | Scores:
         if field is Field.SENTENCE:
             return self.sentences(terms, within)
+        if within is not None and self._scoped is not None:
+            return self._scoped.keyword(field, terms, within)
         n = len(self.faqs) if field is Field.FAQ else len(self.passages)
         name = self.collections["faqs" if field is Field.FAQ else "passages"]
         ids = self._terms[field]
@@ -205,7 +229,11 @@ class QdrantStore:
             keyword.scope(_paths(within.paths, np.flatnonzero(keep)), keep)
         return keyword
 
-    def sentences(self, terms: Sequence[str], within: Scope | None = None) -> _Sentences:
+    def sentences(
+        self, terms: Sequence[str], within: Scope | None = None
+    ) -> _Sentences | SentenceScores:
+        if within is not None and self._scoped is not None:
+            return self._scoped.sentences(terms, within)
         found = _Sentences(
             self.conn,
             self.collections["sentences"],

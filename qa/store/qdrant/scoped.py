@@ -1,0 +1,122 @@
+"""Keyword search within documents on qdrant-client's local mode, in memory.
+
+Local mode is qdrant-client's pure-Python stand-in for a server.  On every
+request it computes the sparse score of every point of the collection and
+checks a filter on every point, in Python: asked within three SQuAD articles,
+those filter checks were a third of a question's time (bench/filtered.py).
+Its points live in this process anyway, so when a question is asked within
+documents, the store reads each keyword collection's sparse vectors once
+(on the first such question) into the folder store's BM25 arrays, and
+scores only the scope, with numpy, as the folder store does.  A Qdrant
+server and qdrant-edge filter inside their own engine and never come here;
+an unscoped question on local mode still goes through Qdrant's queries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from qa.store.base import Field
+from qa.store.local.bm25 import BM25Index
+from qa.store.qdrant.connection import Connection
+from qa.store.qdrant.layout import PAGE, SPARSE
+from qa.store.scope import Scope
+from qa.store.scores import Scores, SentenceScores, keyword_scores, sentence_scores
+
+
+class ScopedKeywords:
+    """BM25 over a scope of one local-mode build's keyword collections.
+
+    Args:
+        conn: The local-mode connection.
+        collections: Each field's collection name.
+        terms: Each field's term numbering (the sparse vectors' indices).
+        counts: Each field's number of texts (point ids are ``0..n-1``).
+        first_sentence: Passage ``p``'s sentences are ids
+            ``first_sentence[p]:first_sentence[p + 1]``.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        collections: dict[Field, str],
+        terms: dict[Field, dict[str, int]],
+        counts: dict[Field, int],
+        first_sentence: np.ndarray,
+    ) -> None:
+        self.conn, self.collections, self.terms, self.counts = conn, collections, terms, counts
+        self.first = first_sentence
+        self.owner = np.repeat(np.arange(len(first_sentence) - 1), np.diff(first_sentence))
+        self._indexes: dict[Field, BM25Index] = {}
+        self._lock = threading.Lock()
+
+    def keyword(self, field: Field, terms: Sequence[str], within: Scope) -> Scores:
+        n = self.counts[field]
+        if not terms or n == 0:
+            return Scores(np.zeros(n, dtype=np.float32))
+        keep = within.faq_mask(n) if field is Field.FAQ else within.passage_mask(n)
+        return keyword_scores(self._index(field), terms, keep)
+
+    def sentences(self, terms: Sequence[str], within: Scope) -> SentenceScores:
+        return sentence_scores(self._index(Field.SENTENCE), terms, self.owner, self.first, within)
+
+    def _index(self, field: Field) -> BM25Index:
+        with self._lock:
+            if field not in self._indexes:
+                self._indexes[field] = read_sparse(
+                    self.conn, self.collections[field], self.terms[field], self.counts[field]
+                )
+            return self._indexes[field]
+
+
+def read_sparse(conn: Connection, name: str, terms: dict[str, int], n: int) -> BM25Index:
+    """Collection ``name``'s BM25 as the folder store keeps it: per term, the
+    ids that have it and their scores.
+
+    The stored values are BM25's term-frequency part; Qdrant's IDF modifier
+    multiplies the query by each term's idf over the collection
+    (qa/store/qdrant/bm25.py), so the idf is applied here, with Qdrant's
+    formula, to make the scores the ones Qdrant's own query gives.
+    """
+    columns = len(terms)
+    ids: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    with_vector = 0  # Qdrant's N: the points that have the sparse vector, empty or not
+    offset = None
+    while True:
+        points, offset = conn.call(
+            "scroll", name, limit=PAGE, offset=offset, with_payload=False, with_vectors=[SPARSE]
+        )
+        for p in points:
+            sparse = (p.vector or {}).get(SPARSE)
+            if sparse is None:
+                continue
+            with_vector += 1
+            if not sparse.indices:
+                continue
+            cols.append(np.asarray(sparse.indices, dtype=np.int64))
+            vals.append(np.asarray(sparse.values, dtype=np.float64))
+            ids.append(np.full(len(sparse.indices), int(p.id), dtype=np.int64))
+        if offset is None:
+            break
+    col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    val = np.concatenate(vals) if vals else np.zeros(0, dtype=np.float64)
+    row = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((row, col))  # by term, then by id, as bm25s stores its matrix
+    col, val, row = col[order], val[order], row[order]
+    df = np.bincount(col, minlength=columns).astype(np.float64)
+    idf = np.log((with_vector - df + 0.5) / (df + 0.5) + 1.0)
+    indptr = np.zeros(columns + 1, dtype=np.int64)
+    np.cumsum(np.bincount(col, minlength=columns), out=indptr[1:])
+    return BM25Index(
+        vocab=terms,
+        data=(val * idf[col]).astype(np.float32),
+        indices=row.astype(np.int32),
+        indptr=indptr,
+        num_docs=n,
+        dtype=np.dtype(np.float32),
+    )
