@@ -1,42 +1,47 @@
-"""Keyword search within documents on qdrant-client's local mode, in memory.
+"""Asking within documents on qdrant-client's local mode, in memory.
 
 Local mode is qdrant-client's pure-Python stand-in for a server.  On every
-request it computes the sparse score of every point of the collection and
-checks a filter on every point, in Python: asked within three SQuAD articles,
-those filter checks were a third of a question's time (bench/filtered.py).
-Its points live in this process anyway, so when a question is asked within
-documents, the store reads each keyword collection's sparse vectors once
-(on the first such question) into the folder store's BM25 arrays, and
-scores only the scope, with numpy, as the folder store does.  A Qdrant
-server and qdrant-edge filter inside their own engine and never come here;
-an unscoped question on local mode still goes through Qdrant's queries.
+request it computes the score of every point of the collection and checks a
+filter on every point, in Python, so a filtered search costs more than an
+unfiltered one: asked within three SQuAD articles, a question took 1.41
+times as long as over all of them (bench/filtered.py).  Its points live in
+this process anyway, so within documents the store scores only the scope,
+with numpy, as the folder store does: the dense vectors of the scope's units
+(one read of their rows), and BM25 from each keyword collection's sparse
+vectors, read once on the first such question into the folder store's BM25
+arrays.  A Qdrant server and qdrant-edge filter inside their own engine and
+never come here; an unscoped question on local mode still goes through
+Qdrant's queries.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from qa.store.base import Field
+from qa.store.base import Field, UnitHits
 from qa.store.local.bm25 import BM25Index
 from qa.store.qdrant.connection import Connection
 from qa.store.qdrant.layout import PAGE, SPARSE
 from qa.store.scope import Scope
 from qa.store.scores import Scores, SentenceScores, keyword_scores, sentence_scores
+from qa.units import SENTENCE
 
 
-class ScopedKeywords:
-    """BM25 over a scope of one local-mode build's keyword collections.
+class LocalScope:
+    """Dense and BM25 search over a scope of one local-mode build.
 
     Args:
         conn: The local-mode connection.
-        collections: Each field's collection name.
+        collections: Each keyword field's collection name.
         terms: Each field's term numbering (the sparse vectors' indices).
-        counts: Each field's number of texts (point ids are ``0..n-1``).
+        counts: The numbers of passages and of FAQ pairs.
         first_sentence: Passage ``p``'s sentences are ids
             ``first_sentence[p]:first_sentence[p + 1]``.
+        units: The store's unit vectors (a function of rows), each unit's
+            kind, and each passage's first unit.
     """
 
     def __init__(
@@ -44,14 +49,37 @@ class ScopedKeywords:
         conn: Connection,
         collections: dict[Field, str],
         terms: dict[Field, dict[str, int]],
-        counts: dict[Field, int],
+        counts: tuple[int, int],
         first_sentence: np.ndarray,
+        units: tuple[Callable[[np.ndarray], np.ndarray], np.ndarray, np.ndarray],
     ) -> None:
-        self.conn, self.collections, self.terms, self.counts = conn, collections, terms, counts
+        self.conn, self.collections, self.terms = conn, collections, terms
+        passages, faqs = counts
+        self.counts = {
+            Field.PASSAGE: passages,
+            Field.SENTENCE: int(first_sentence[-1]),
+            Field.FAQ: faqs,
+        }
         self.first = first_sentence
         self.owner = np.repeat(np.arange(len(first_sentence) - 1), np.diff(first_sentence))
+        self.vectors, self.kinds, self.starts = units
         self._indexes: dict[Field, BM25Index] = {}
         self._lock = threading.Lock()
+
+    def dense(self, qvec: np.ndarray, k: int, within: Scope) -> UnitHits:
+        """Exact dense search over the scope's passage units."""
+        spans = [np.arange(a, b, dtype=np.int64) for a, b in within.units]
+        rows = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+        rows = rows[self.kinds[rows] <= SENTENCE]
+        if not len(rows):
+            empty = np.zeros(0, dtype=np.int64)
+            return UnitHits(empty, np.zeros(0, dtype=np.float32), empty)
+        sims = self.vectors(rows) @ np.asarray(qvec, dtype=np.float32)
+        k = min(k, len(rows))
+        best = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        best = best[np.argsort(-sims[best], kind="stable")]
+        owners = np.searchsorted(self.starts, rows[best], side="right") - 1
+        return UnitHits(rows[best], sims[best].astype(np.float32), owners.astype(np.int64))
 
     def keyword(self, field: Field, terms: Sequence[str], within: Scope) -> Scores:
         n = self.counts[field]

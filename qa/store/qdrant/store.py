@@ -30,7 +30,7 @@ from qa.store.qdrant.layout import (
     scroll_all,
 )
 from qa.store.qdrant.location import QdrantLocation, build_of
-from qa.store.qdrant.scoped import ScopedKeywords
+from qa.store.qdrant.scoped import LocalScope
 from qa.store.scope import Scope
 from qa.store.scores import Scores, SentenceScores
 from qa.units import SENTENCE
@@ -73,9 +73,9 @@ class QdrantStore:
                 f"run `qa build --index {where}` to rebuild it"
             ) from None
         # Local mode filters in Python point by point; a scope is scored in memory.
-        self._scoped: ScopedKeywords | None = None
+        self._scoped: LocalScope | None = None
         if self.conn.local and not self.where.edge:
-            self._scoped = ScopedKeywords(
+            self._scoped = LocalScope(
                 self.conn,
                 {
                     Field.PASSAGE: self.collections["passages"],
@@ -83,12 +83,9 @@ class QdrantStore:
                     Field.FAQ: self.collections["faqs"],
                 },
                 self._terms,
-                {
-                    Field.PASSAGE: len(self.passages),
-                    Field.SENTENCE: int(self.first_sentence[-1]),
-                    Field.FAQ: len(self.faqs),
-                },
+                (len(self.passages), len(self.faqs)),
                 self.first_sentence,
+                (self.vectors, self._kinds, self._starts),
             )
         # A server's dense search is approximate (HNSW); local mode's is exact.
         self._search: dict[str, Any] = {}
@@ -168,8 +165,8 @@ class QdrantStore:
 
     def dense_top(self, qvec: np.ndarray, k: int, within: Scope | None = None) -> UnitHits:
         k = min(k, self._passage_units)
-        if within is not None and self.conn.local and not self.where.edge and k >= 1:
-            return self._dense_in_memory(qvec, k, within)
+        if within is not None and self._scoped is not None and k >= 1:
+            return self._scoped.dense(qvec, k, within)
         if k < 1 or (within is not None and not within.passages):
             empty = np.zeros(0, dtype=np.int64)
             return UnitHits(empty, np.zeros(0, dtype=np.float32), empty)
@@ -190,27 +187,6 @@ class QdrantStore:
         scores = np.array([p.score for p in found], dtype=np.float32)
         owners = np.searchsorted(self._starts, rows, side="right") - 1
         return UnitHits(rows, scores, owners.astype(np.int64))
-
-    def _dense_in_memory(self, qvec: np.ndarray, k: int, within: Scope) -> UnitHits:
-        """Exact dense search over the scope's units, for qdrant-client's local mode.
-
-        Local mode checks a filter in Python for every point of the
-        collection, so a filtered search costs several unfiltered ones; its
-        vectors are in this process anyway, and scoring just the scope's
-        (one read of their rows) costs less than the filter alone.
-        """
-        spans = [np.arange(a, b, dtype=np.int64) for a, b in within.units]
-        rows = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
-        rows = rows[self._kinds[rows] <= SENTENCE]
-        if not len(rows):
-            empty = np.zeros(0, dtype=np.int64)
-            return UnitHits(empty, np.zeros(0, dtype=np.float32), empty)
-        sims = self.vectors(rows) @ np.asarray(qvec, dtype=np.float32)
-        k = min(k, len(rows))
-        best = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        best = best[np.argsort(-sims[best], kind="stable")]
-        owners = np.searchsorted(self._starts, rows[best], side="right") - 1
-        return UnitHits(rows[best], sims[best].astype(np.float32), owners.astype(np.int64))
 
     def keyword(
         self, field: Field, terms: Sequence[str], within: Scope | None = None
