@@ -114,12 +114,18 @@ def _not_qa(where: QdrantLocation, target: str) -> IndexNotReadyError:
     )
 
 
-def scroll_all(conn: Connection, name: str, *, payload: bool | list[str] = True) -> Iterator[Any]:
-    """Every point of collection ``name``, in id order, without vectors."""
+def scroll_all(
+    conn: Connection,
+    name: str,
+    *,
+    payload: bool | list[str] = True,
+    vectors: bool | list[str] = False,
+) -> Iterator[Any]:
+    """Every point of collection ``name``, in id order (without vectors unless asked)."""
     offset = None
     while True:
         points, offset = conn.call(
-            "scroll", name, limit=PAGE, offset=offset, with_payload=payload, with_vectors=False
+            "scroll", name, limit=PAGE, offset=offset, with_payload=payload, with_vectors=vectors
         )
         yield from points
         if offset is None:

@@ -24,7 +24,7 @@ import numpy as np
 from qa.store.base import Field, UnitHits
 from qa.store.local.bm25 import BM25Index
 from qa.store.qdrant.connection import Connection
-from qa.store.qdrant.layout import PAGE, SPARSE
+from qa.store.qdrant.layout import SPARSE, scroll_all
 from qa.store.scope import Scope
 from qa.store.scores import Scores, SentenceScores, keyword_scores, sentence_scores
 from qa.units import SENTENCE
@@ -114,32 +114,25 @@ def read_sparse(conn: Connection, name: str, terms: dict[str, int], n: int) -> B
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
     with_vector = 0  # Qdrant's N: the points that have the sparse vector, empty or not
-    offset = None
-    while True:
-        points, offset = conn.call(
-            "scroll", name, limit=PAGE, offset=offset, with_payload=False, with_vectors=[SPARSE]
-        )
-        for p in points:
-            sparse = (p.vector or {}).get(SPARSE)
-            if sparse is None:
-                continue
-            with_vector += 1
-            if not sparse.indices:
-                continue
-            cols.append(np.asarray(sparse.indices, dtype=np.int64))
-            vals.append(np.asarray(sparse.values, dtype=np.float64))
-            ids.append(np.full(len(sparse.indices), int(p.id), dtype=np.int64))
-        if offset is None:
-            break
+    for p in scroll_all(conn, name, payload=False, vectors=[SPARSE]):
+        sparse = (p.vector or {}).get(SPARSE)
+        if sparse is None:
+            continue
+        with_vector += 1
+        if not sparse.indices:
+            continue
+        cols.append(np.asarray(sparse.indices, dtype=np.int64))
+        vals.append(np.asarray(sparse.values, dtype=np.float64))
+        ids.append(np.full(len(sparse.indices), int(p.id), dtype=np.int64))
     col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
     val = np.concatenate(vals) if vals else np.zeros(0, dtype=np.float64)
     row = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
     order = np.lexsort((row, col))  # by term, then by id, as bm25s stores its matrix
     col, val, row = col[order], val[order], row[order]
-    df = np.bincount(col, minlength=columns).astype(np.float64)
+    df = np.bincount(col, minlength=columns)  # each term's texts: its column's length
     idf = np.log((with_vector - df + 0.5) / (df + 0.5) + 1.0)
     indptr = np.zeros(columns + 1, dtype=np.int64)
-    np.cumsum(np.bincount(col, minlength=columns), out=indptr[1:])
+    np.cumsum(df, out=indptr[1:])
     return BM25Index(
         vocab=terms,
         data=(val * idf[col]).astype(np.float32),
