@@ -17,7 +17,13 @@ from qa.store.local.bm25 import BM25Index
 from qa.store.local.files import FORMAT_VERSION, build_dir, read_jsonl
 from qa.store.manifest import Manifest, check_schemes
 from qa.store.scope import Scope
-from qa.store.scores import Scores, SentenceScores, keyword_scores, sentence_scores
+from qa.store.scores import (
+    Scores,
+    SentenceScores,
+    best_first,
+    keyword_scores,
+    sentence_scores,
+)
 from qa.units import SENTENCE
 
 
@@ -170,8 +176,7 @@ class LocalStore:
         rows = np.concatenate([np.arange(a, b) for a, b in within.units])
         searched = self.units[rows, 1] <= SENTENCE  # not the plain windows
         rows, sims = rows[searched], sims[searched]
-        best = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        best = best[np.argsort(-sims[best], kind="stable")]
+        best = best_first(sims, k)
         rows = rows[best]
         return UnitHits(rows, sims[best].astype(np.float32), self.units[rows, 0])
 

@@ -26,7 +26,13 @@ from qa.store.local.bm25 import BM25Index
 from qa.store.qdrant.connection import Connection
 from qa.store.qdrant.layout import SPARSE, scroll_all
 from qa.store.scope import Scope
-from qa.store.scores import Scores, SentenceScores, keyword_scores, sentence_scores
+from qa.store.scores import (
+    Scores,
+    SentenceScores,
+    best_first,
+    keyword_scores,
+    sentence_scores,
+)
 from qa.units import SENTENCE
 
 
@@ -76,8 +82,7 @@ class LocalScope:
             return UnitHits(empty, np.zeros(0, dtype=np.float32), empty)
         sims = self.vectors(rows) @ np.asarray(qvec, dtype=np.float32)
         k = min(k, len(rows))
-        best = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        best = best[np.argsort(-sims[best], kind="stable")]
+        best = best_first(sims, k)
         owners = np.searchsorted(self.starts, rows[best], side="right") - 1
         return UnitHits(rows[best], sims[best].astype(np.float32), owners.astype(np.int64))
 
