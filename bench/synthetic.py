@@ -11,7 +11,7 @@ import numpy as np
 from qa.embed import Embedder
 from qa.store.local.files import build_dir, read_jsonl
 from qa.text import split_sentences
-from qa.units import SENTENCE, WINDOW, context
+from qa.units import PLAIN, SENTENCE, WINDOW, context
 
 
 def clustered(n: int, dim: int = 384, seed: int = 0, chunk: int = 100_000) -> np.ndarray:
@@ -73,14 +73,17 @@ class VariantCorpus:
         folder = build_dir(source_index)
         vectors = np.load(folder / "vectors.npy", allow_pickle=False)
         units = np.load(folder / "units.npy", allow_pickle=False)
-        self.docs: dict[str, list[tuple[str, np.ndarray, list[np.ndarray]]]] = {}
+        # Each paragraph: its text, its window's and plain window's vectors, its sentences'.
+        self.docs: dict[str, list[tuple[str, np.ndarray, np.ndarray, list[np.ndarray]]]] = {}
         for p in read_jsonl(folder / "passages.jsonl"):
             start, end = p["units"]
             kinds = units[start:end, 1]
             windows = vectors[start:end][kinds == WINDOW]
+            plains = vectors[start:end][kinds == PLAIN]
+            plain = plains[0] if len(plains) else windows[0]
             sentences = list(vectors[start:end][kinds == SENTENCE])
-            self.docs.setdefault(p["doc"], []).append((p["text"], windows[0], sentences))
-        words = {w for doc in self.docs.values() for text, _, _ in doc for w in text.split()}
+            self.docs.setdefault(p["doc"], []).append((p["text"], windows[0], plain, sentences))
+        words = {w for doc in self.docs.values() for text, *_ in doc for w in text.split()}
         self.vocabulary = sorted(w for w in words if _WORD.match(w))
         self.seed = seed
         self.known: dict[str, np.ndarray] = {}
@@ -101,16 +104,19 @@ class VariantCorpus:
                 # Every embedded text starts with the document's context
                 # (these SQuAD paragraphs have no headings).
                 prefix = context(out[0], "")
-                for text, window, sentence_vectors in paragraphs:
+                for text, window, plain, sentence_vectors in paragraphs:
                     sentences = split_sentences(text)
                     if len(sentences) != len(sentence_vectors):
                         sentences, sentence_vectors = [text], []
                     changed = [self._vary(s, rng) for s in sentences]
                     paragraph = " ".join(changed)
                     self.known[prefix + paragraph] = self._near(window, rng)
+                    self.known[paragraph] = self._near(plain, rng)  # its plain window
                     if len(changed) > 1:
                         for s, v in zip(changed, sentence_vectors, strict=True):
-                            self.known[prefix + s] = self._near(v, rng)
+                            near = self._near(v, rng)
+                            self.known[prefix + s] = near
+                            self.known[s] = near  # for a plain window of a long paragraph
                     out += [paragraph, ""]
                     count += 1
                 name = f"{c:04d}-{d:02d}.txt"
@@ -146,9 +152,12 @@ class VariantEmbedder(Embedder):
             if t in known:
                 out[i] = known[t]
                 continue
-            # A window of a long paragraph: the mean of its sentences' vectors.
+            # A window of a long paragraph: the mean of its sentences' vectors
+            # (a plain window's sentences are known without the prefix too).
             prefix, _, body = t.partition(". ")
             parts = [known.get(f"{prefix}. {s}") for s in split_sentences(body)]
+            if not parts or any(p is None for p in parts):
+                parts = [known.get(s) for s in split_sentences(t)]
             if parts and all(p is not None for p in parts):
                 mean = np.sum(parts, axis=0)
                 out[i] = mean / np.linalg.norm(mean)
