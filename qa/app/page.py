@@ -42,6 +42,8 @@ ANSWER_CONCURRENCY = 4
 # Events waiting in Gradio's queue before new ones are refused with "queue
 # full": 16 busy clients with a request each fit four times over.
 QUEUE_MAX_SIZE = 64
+# More events than a server ever handles: how often the queue sums them up (launch).
+NEVER = 10**18
 
 
 def create_app(
@@ -200,6 +202,11 @@ def launch(
     """
     # Gradio would otherwise phone home for analytics and version checks.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # After every event Gradio's queue sums up all recorded events (up to
+    # 10,000) in a pandas DataFrame for its monitoring dashboard, which the page
+    # turns off: 3 ms of CPU an event at first, 12 ms at 10,000, and pandas's
+    # import (0.5 s) after the first answer.  This sums them up never.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(NEVER))
     # Where matplotlib is installed, Gradio asks it for its backend on every
     # event, and the first time matplotlib tries the GUI backends (0.3 s on the
     # way to the first answer).  The page draws no plots.

@@ -20,7 +20,6 @@ from qa.feedback import FeedbackLog
 from qa.live import LiveIndex
 from tests.support.samples import IN_SCOPE, OFF_TOPIC
 
-pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 FIRST = "What has Ukraine said about a ceasefire?"
 
 

@@ -32,7 +32,6 @@ from tests.support.samples import (
     ferry_docx,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 LOGIN = ("editor", "s3cret-pass")
 
 

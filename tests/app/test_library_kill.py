@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import qa
 from bench.app_process import app_command, app_env, call_api, free_port, stop
 from qa.store import live_build
@@ -102,6 +100,3 @@ def test_a_kill_during_the_rebuild_keeps_the_old_index_and_the_next_start_finish
         assert listed["ferry.docx"]["status"] == "read"
     finally:
         stop(proc)
-
-
-pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
