@@ -22,13 +22,16 @@ from qa.fit.common import ROOT, SHARED_EVAL, MemoEmbedder, corpus_files, hit
 from qa.rank.faq import faq_signals, pairs_of
 from qa.store.base import Field
 
-SHARED = SHARED_EVAL
 LIFT_MAX = 5  # the most passages a shown pair may lift (read for each question)
 
 # (name, questions, corpus): every set with FAQ labels.
 SETS = (
-    ("faq-dev", SHARED / "faq-dev" / "questions.jsonl", SHARED / "faq-dev" / "corpus"),
-    ("seed-dev", SHARED / "article_dev.jsonl", ROOT / "corpus"),
+    (
+        "faq-dev",
+        SHARED_EVAL / "faq-dev" / "questions.jsonl",
+        SHARED_EVAL / "faq-dev" / "corpus",
+    ),
+    ("seed-dev", SHARED_EVAL / "article_dev.jsonl", ROOT / "corpus"),
     ("seed-rewordings", ROOT / "tests" / "data" / "seed_rewordings.jsonl", ROOT / "corpus"),
     (
         "own-faq",
