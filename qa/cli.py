@@ -18,7 +18,8 @@ from qa.feedback import DEFAULT_LOG as DEFAULT_FEEDBACK_LOG
 from qa.rank.scoring import percent
 
 if TYPE_CHECKING:
-    from qa.evaluate import ConversationReport, EvalReport
+    from qa.evaluate import EvalReport
+    from qa.evaluate_conversations import ConversationReport
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
@@ -100,12 +101,11 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from qa.answer import Retriever, load
-    from qa.evaluate import (
-        evaluate,
+    from qa.evaluate import evaluate, read_questions
+    from qa.evaluate_conversations import (
         evaluate_conversations,
         is_conversation_file,
         read_conversations,
-        read_questions,
     )
     from qa.index import build
 

@@ -9,7 +9,7 @@ import pytest
 
 import qa
 from qa.answer.followup import Context, FollowupModel, context_words, previous_text, read_as
-from qa.evaluate import evaluate_conversations, read_conversations
+from qa.evaluate_conversations import evaluate_conversations, read_conversations
 from qa.rank import question_words
 from qa.store.base import Field
 from tests.conftest import ROOT, SHARED_EVAL

@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import qa
-from qa.evaluate import evaluate, evaluate_conversations, read_conversations, read_questions
+from qa.evaluate import evaluate, read_questions
+from qa.evaluate_conversations import evaluate_conversations, read_conversations
 
 DATA = Path(__file__).parent / "data"
 
