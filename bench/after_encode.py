@@ -18,65 +18,47 @@ import argparse
 import json
 import statistics
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # bench/ is in the checkout, not the qa package
 
 import qa  # noqa: E402
-from bench.latency import passage_vectors  # noqa: E402
+from bench.common import timed  # noqa: E402
+from bench.latency import flat_floor_index  # noqa: E402
 from qa.embed import Embedder  # noqa: E402
-
-
-class _Known:
-    """An embedder that returns the stored vector of a question it has seen."""
-
-    def __init__(self, embedder: Embedder, questions: list[str]) -> None:
-        self.real = embedder
-        self.known = {q: embedder.encode([q]) for q in questions}
-
-    def encode(self, texts: list[str], *args: Any, **kwargs: Any) -> np.ndarray:
-        if len(texts) == 1 and texts[0] in self.known:
-            return self.known[texts[0]]
-        return self.real.encode(texts, *args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-
-def _ms(f: Any) -> float:
-    start = time.perf_counter()
-    f()
-    return (time.perf_counter() - start) * 1000
+from qa.fit.common import MemoEmbedder  # noqa: E402
 
 
 def measure(index: Path, questions: list[str]) -> dict[str, float]:
-    import faiss
-
-    embedder = Embedder()
-    known = _Known(embedder, questions)
-    retriever = qa.load(index, embedder=known)  # type: ignore[arg-type]
-    floor = faiss.IndexFlatIP(retriever.model_dim)
-    floor.add(passage_vectors(index))
+    # The memo hands back each question's vector (and each word the aliases
+    # encode) after its first encode; Embedder.encode on it encodes for real.
+    memo = MemoEmbedder()
+    retriever = qa.load(index, embedder=memo)
+    floor = flat_floor_index(index)
     k = min(64, floor.ntotal)
-    for q in questions:  # load every lazy part and per-word cache once
+    for q in questions:  # every vector, lazy part and per-word cache once
         retriever.ask(q)
+
+    def ms(f: Callable[[], object]) -> float:
+        return timed(f)[0] * 1000
+
+    def encode(text: str) -> None:
+        Embedder.encode(memo, [text])
+
     times: dict[str, list[float]] = {
         k: [] for k in ("encode", "ask_warm", "ask_after", "floor_warm", "floor_after")
     }
     for n, q in enumerate(questions):
         other = questions[n - 1]
-        qvec = known.known[q]
-        times["encode"].append(_ms(lambda o=other: embedder.encode([o])))
-        times["ask_after"].append(_ms(lambda q=q: retriever.ask(q)))
-        times["ask_warm"].append(_ms(lambda q=q: retriever.ask(q)))
-        embedder.encode([other])
-        times["floor_after"].append(_ms(lambda v=qvec: floor.search(v, k)))
-        times["floor_warm"].append(_ms(lambda v=qvec: floor.search(v, k)))
+        qvec = memo.encode([q])
+        times["encode"].append(ms(lambda o=other: encode(o)))
+        times["ask_after"].append(ms(lambda q=q: retriever.ask(q)))
+        times["ask_warm"].append(ms(lambda q=q: retriever.ask(q)))
+        encode(other)
+        times["floor_after"].append(ms(lambda v=qvec: floor.search(v, k)))
+        times["floor_warm"].append(ms(lambda v=qvec: floor.search(v, k)))
     med = {name: round(statistics.median(v), 3) for name, v in times.items()}
     enc = med["encode"]
     med["ratio_if_warm"] = round((enc + med["ask_warm"]) / (enc + med["floor_warm"]), 3)

@@ -21,6 +21,17 @@ def passage_vectors(index_dir: Path) -> np.ndarray:
     return np.ascontiguousarray(vectors[np.flatnonzero(units[:, 1] <= SENTENCE)])
 
 
+def flat_floor_index(index_dir: Path) -> Any:
+    """The floor's exact index: the passage vectors (windows and sentences) that
+    ``ask()`` searches, in a flat FAISS inner-product index."""
+    import faiss
+
+    vectors = passage_vectors(index_dir)
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    return index
+
+
 def query_latency(
     index_dir: Path, questions: list[str], embedder: Embedder, *, flat_floor: bool = True
 ) -> dict[str, Any]:
@@ -31,14 +42,8 @@ def query_latency(
     index's own search where the corpus is too large for flat search to be a
     fair floor (``flat_floor=False``).
     """
-    import faiss
-
     retriever = qa.load(index_dir, embedder=embedder)
-    if flat_floor:
-        floor_index = faiss.IndexFlatIP(retriever.model_dim)
-        floor_index.add(passage_vectors(index_dir))
-    else:
-        floor_index = retriever.store.index
+    floor_index = flat_floor_index(index_dir) if flat_floor else retriever.store.index
     k = min(64, floor_index.ntotal)
 
     def floor(q: str) -> None:

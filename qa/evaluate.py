@@ -186,6 +186,7 @@ def check_labels(row: dict[str, Any], what: str) -> None:
 
 
 def passage_hit(text: str, needles: list[str]) -> bool:
+    """Whether ``text`` holds one of a question's answer strings (``passage_any``)."""
     return any(n in text for n in needles)
 
 

@@ -29,8 +29,8 @@ import numpy as np
 
 import qa
 from qa.corpus import parse_file
-from qa.evaluate import read_questions
-from qa.fit.common import ROOT, MemoEmbedder, hit
+from qa.evaluate import passage_hit, read_questions
+from qa.fit.common import ROOT, MemoEmbedder
 
 SIGNALS = {
     "dense, whole passage": "dense",
@@ -62,7 +62,7 @@ def ranks(retriever: qa.Retriever, questions: list[dict], key: str) -> list[int 
         ranking = retriever.rank(q["question"], q.get("qvec"))
         rows = sorted(ranking.candidates, key=lambda c: -getattr(c, key))
         texts = [retriever.passages[c.id].text for c in rows]
-        out.append(next((i for i, t in enumerate(texts) if hit(t, q["passage_any"])), None))
+        out.append(next((i for i, t in enumerate(texts) if passage_hit(t, q["passage_any"])), None))
     return out
 
 
@@ -86,15 +86,15 @@ def side_by_side(retriever: qa.Retriever, questions: list[dict]) -> dict[str, st
         answer = retriever.ask(q["question"])
         ask_answered += answer.answered
         ranking = retriever.rank(q["question"], q.get("qvec"))
-        ask_hit += hit(retriever.passages[ranking.top.id].text, q["passage_any"])
+        ask_hit += passage_hit(retriever.passages[ranking.top.id].text, q["passage_any"])
         dense = max(ranking.candidates, key=lambda c: c.dense)
-        dense_hit += hit(retriever.passages[dense.id].text, q["passage_any"])
+        dense_hit += passage_hit(retriever.passages[dense.id].text, q["passage_any"])
         plain = max(ranking.candidates, key=lambda c: c.dense_plain)
-        plain_hit += hit(retriever.passages[plain.id].text, q["passage_any"])
+        plain_hit += passage_hit(retriever.passages[plain.id].text, q["passage_any"])
         bm25 = max(ranking.candidates, key=lambda c: c.bm25_rel)
         if bm25.bm25_rel > 0:
             bm25_answered += 1
-            bm25_hit += hit(retriever.passages[bm25.id].text, q["passage_any"])
+            bm25_hit += passage_hit(retriever.passages[bm25.id].text, q["passage_any"])
     return {
         "ask()": f"{ask_hit / n:.3f} ({ask_hit}/{n}) / {ask_answered / n:.3f}",
         "plain dense": f"{dense_hit / n:.3f} ({dense_hit}/{n}) / 1.000",

@@ -109,11 +109,6 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def hit(text: str, needles: list[str]) -> bool:
-    """Whether ``text`` holds one of a question's answer strings."""
-    return any(n in text for n in needles)
-
-
 def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> LogisticRegression:
     model = LogisticRegression(C=c, max_iter=2000)
     model.fit(x, y)

@@ -18,7 +18,8 @@ import numpy as np
 
 import qa
 from qa.answer.question import question_text
-from qa.fit.common import ROOT, SHARED_EVAL, MemoEmbedder, corpus_files, hit
+from qa.evaluate import passage_hit
+from qa.fit.common import ROOT, SHARED_EVAL, MemoEmbedder, corpus_files
 from qa.rank.faq import faq_signals, pairs_of
 from qa.store.base import Field
 
@@ -82,6 +83,7 @@ def load_set(
         same_doc = [i for i, f in enumerate(faqs) if f.doc == doc]
         right = frozenset(same_doc[p] for p in (row.get("faq_any") or []))
         top = [ranking[i].id for i in range(min(LIFT_MAX, len(ranking)))]
+        needles = row.get("passage_any") or []
         examples.append(
             Example(
                 name,
@@ -94,7 +96,7 @@ def load_set(
                 retriever.store.vocabulary(Field.FAQ),
                 retriever.scorer.decide(ranking).in_scope,
                 np.array([ranking[i].score for i in range(len(top))]),
-                np.array([hit(passages[i].text, row.get("passage_any") or []) for i in top]),
+                np.array([passage_hit(passages[i].text, needles) for i in top]),
                 np.stack([pairs.agree(retriever.store, i) for i in top]),
             )
         )

@@ -32,7 +32,7 @@ from sklearn.linear_model import LogisticRegression
 import qa
 from qa.answer import Retriever
 from qa.embed import Embedder
-from qa.evaluate import read_questions
+from qa.evaluate import passage_hit, read_questions
 from qa.fit.common import (
     ROOT,
     SQUAD_CORPUS,
@@ -41,7 +41,6 @@ from qa.fit.common import (
     corpus_files,
     default_cache,
     fit_logistic,
-    hit,
     in_one_thread,
     main_args,
     matrix,
@@ -124,7 +123,7 @@ def fit_ranker(
         found = False
         for cand in ranking.candidates:
             text = retriever.passages[cand.id].text
-            right = hit(text, q["passage_any"])
+            right = passage_hit(text, q["passage_any"])
             if right and not found:  # the best-ranked right passage
                 overlaps[i] = overlap(retriever, ranking.words, cand.id)
                 found = True
@@ -190,7 +189,7 @@ def question_rows(
                 "in_scope": int(in_scope),
                 "doc": q["doc"],
                 "setting": setting,
-                "correct": int(in_scope and hit(top, q["passage_any"])),
+                "correct": int(in_scope and passage_hit(top, q["passage_any"])),
                 "top_id": ranked.top.id,
                 "qvec": q["qvec"],
                 "question": q["question"],
